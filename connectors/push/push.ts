@@ -1,0 +1,41 @@
+/**
+ * Push to online clients: the `push` stage publishes every applied mailbox event here, and
+ * access servers (IMAP IDLE, JMAP push, the web client) subscribe per user. Embedded: an
+ * in-process bus; distributed: each access node consumes `mailbox.events` itself.
+ */
+import { EventEmitter } from 'node:events';
+import type { MailboxEvent } from '../../schemas/types.ts';
+
+export type PushListener = (event: MailboxEvent) => void;
+
+export interface PushBus {
+  publish(event: MailboxEvent): void;
+  /** Returns the unsubscribe function. */
+  subscribe(userId: string, listener: PushListener): () => void;
+  /** Listeners of every user (metrics, tests). */
+  subscribeAll(listener: PushListener): () => void;
+}
+
+export class InProcessPushBus implements PushBus {
+  private readonly emitter = new EventEmitter();
+
+  constructor() {
+    this.emitter.setMaxListeners(0);
+  }
+
+  publish(event: MailboxEvent): void {
+    this.emitter.emit(`user:${event.userId}`, event);
+    this.emitter.emit('*', event);
+  }
+
+  subscribe(userId: string, listener: PushListener): () => void {
+    const channel = `user:${userId}`;
+    this.emitter.on(channel, listener);
+    return () => this.emitter.off(channel, listener);
+  }
+
+  subscribeAll(listener: PushListener): () => void {
+    this.emitter.on('*', listener);
+    return () => this.emitter.off('*', listener);
+  }
+}
