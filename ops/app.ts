@@ -1,0 +1,71 @@
+/**
+ * The composition root of the embedded default: opens the connectors under the data folder
+ * (log.db, mail.db, search.db, blobs/) and loads the topologies. Core modules take these as
+ * arguments; only this file picks the implementations.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Config } from './config.ts';
+import type { Log } from '../connectors/log/log.ts';
+import type { BlobStore } from '../connectors/blob/blob.ts';
+import type { MailStore } from '../connectors/store/store.ts';
+import type { SearchIndex } from '../connectors/search/search.ts';
+import { InProcessPushBus, type PushBus } from '../connectors/push/push.ts';
+import { EmbeddedLog } from '../connectors/log/embedded.ts';
+import { FsBlobStore } from '../connectors/blob/fs.ts';
+import { SqliteMailStore } from '../connectors/store/sqlite.ts';
+import { SqliteSearchIndex } from '../connectors/search/sqlite.ts';
+import { loadTopologies } from '../topology/loader.ts';
+import type { Topology } from '../topology/model.ts';
+import { PROCESSORS } from '../processors/index.ts';
+import type { Resources } from '../processors/processor.ts';
+
+export interface Connectors {
+  readonly log: Log;
+  readonly blobs: BlobStore;
+  readonly store: MailStore;
+  readonly search: SearchIndex;
+  readonly push: PushBus;
+}
+
+export interface App extends Connectors {
+  readonly config: Readonly<Config>;
+  readonly logger: Logger;
+  readonly topologies: readonly Topology[];
+  resources(): Resources;
+  close(): Promise<void>;
+}
+
+/** Only the directory (store) — for `domain add`, `user add`. */
+export function openStore(config: Readonly<Config>): MailStore {
+  mkdirSync(config.dataDir, { recursive: true });
+  return new SqliteMailStore({ path: join(config.dataDir, 'mail.db') });
+}
+
+export function openApp(config: Readonly<Config>, logger: Logger): App {
+  const topologies = loadTopologies(config.topology.dir, PROCESSORS);
+  mkdirSync(config.dataDir, { recursive: true });
+  const log = new EmbeddedLog({ path: join(config.dataDir, 'log.db') });
+  const blobs = new FsBlobStore({ dir: join(config.dataDir, 'blobs') });
+  const store = openStore(config);
+  const search = new SqliteSearchIndex({ path: join(config.dataDir, 'search.db') });
+  const push = new InProcessPushBus();
+  return {
+    config,
+    logger,
+    topologies,
+    log,
+    blobs,
+    store,
+    search,
+    push,
+    resources: () => ({ blobs, store, search, push, logger, now: Date.now }),
+    async close() {
+      await log.close();
+      await search.close();
+      await store.close();
+      await blobs.close();
+    },
+  };
+}

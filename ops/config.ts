@@ -1,0 +1,173 @@
+/**
+ * Configuration: defaults, then the YAML file (`--config`), then `SLUICE_*` environment
+ * variables, then command-line options; validated once at start and frozen.
+ *
+ * Every leaf key has an environment variable: the path in UPPER_SNAKE_CASE after `SLUICE_`,
+ * e.g. `listen.imap` → `SLUICE_LISTEN_IMAP`, `smtp.maxSize` → `SLUICE_SMTP_MAX_SIZE`; lists
+ * are comma-separated.
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import { resolve, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { parseDuration, parseSize } from './units.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const PROJECT_ROOT = resolve(here, '..');
+
+const size = z.union([z.number().int().nonnegative(), z.string()]).transform((v, ctx) => {
+  try {
+    return parseSize(v);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+const duration = z.union([z.number().int().nonnegative(), z.string()]).transform((v, ctx) => {
+  try {
+    return parseDuration(v);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+const hostPort = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'expected host:port');
+
+export const LISTENER_NAMES = ['smtp', 'submission', 'submissions', 'imap', 'imaps', 'pop3', 'pop3s', 'http'] as const;
+export type ListenerName = (typeof LISTENER_NAMES)[number];
+
+const configSchema = z
+  .object({
+    hostname: z.string().min(1).default('localhost'),
+    dataDir: z.string().default('./data'),
+    listen: z
+      .object({
+        smtp: hostPort.default('0.0.0.0:2525'),
+        submission: hostPort.default('0.0.0.0:2587'),
+        submissions: hostPort.default('0.0.0.0:2465'),
+        imap: hostPort.default('0.0.0.0:2143'),
+        imaps: hostPort.default('0.0.0.0:2993'),
+        pop3: hostPort.default('0.0.0.0:2110'),
+        pop3s: hostPort.default('0.0.0.0:2995'),
+        http: hostPort.default('127.0.0.1:8080'),
+      })
+      .strict()
+      .prefault({}),
+    smtp: z
+      .object({
+        maxSize: size.default(50 * 1024 * 1024),
+        maxRecipients: z.coerce.number().int().positive().default(100),
+        idleTimeout: duration.default(300_000),
+      })
+      .strict()
+      .prefault({}),
+    tls: z
+      .object({ cert: z.string().optional(), key: z.string().optional() })
+      .strict()
+      .prefault({}),
+    topology: z.object({ dir: z.string().default(join(PROJECT_ROOT, 'topology')) }).strict().prefault({}),
+    runner: z
+      .object({
+        batchSize: z.coerce.number().int().positive().default(256),
+        pollTimeout: duration.default(500),
+        retentionInterval: duration.default(600_000),
+      })
+      .strict()
+      .prefault({}),
+    log: z.object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') }).strict().prefault({}),
+    dns: z.object({ servers: z.array(hostPort).default([]) }).strict().prefault({}),
+    outbound: z.object({ port: z.coerce.number().int().positive().default(25), relay: z.string().optional() }).strict().prefault({}),
+    scan: z.object({ clamd: z.string().optional(), rspamd: z.string().optional() }).strict().prefault({}),
+  })
+  .strict();
+
+export type Config = z.output<typeof configSchema>;
+type RawConfig = Record<string, unknown>;
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+function envName(path: readonly string[]): string {
+  return 'SLUICE_' + path.map((p) => p.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('_');
+}
+
+/** Leaf paths of the schema's defaults, e.g. ['listen','imap'], ['smtp','maxSize']. */
+function leafPaths(value: unknown, prefix: string[] = []): string[][] {
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    return Object.entries(value).flatMap(([k, v]) => leafPaths(v, [...prefix, k]));
+  }
+  return [prefix];
+}
+
+/** All keys the environment may set, with their variable names (also used by `--help`). */
+export function environmentKeys(): { path: string; variable: string }[] {
+  const defaults = configSchema.parse({});
+  const paths = leafPaths(defaults);
+  // Optional keys without defaults do not appear in the parsed defaults: add them.
+  for (const extra of [['tls', 'cert'], ['tls', 'key'], ['outbound', 'relay'], ['scan', 'clamd'], ['scan', 'rspamd']]) paths.push(extra);
+  return paths.map((p) => ({ path: p.join('.'), variable: envName(p) }));
+}
+
+function setPath(target: RawConfig, path: readonly string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (!next || typeof next !== 'object' || Array.isArray(next)) node[key] = {};
+    node = node[key] as RawConfig;
+  }
+  node[path[path.length - 1]] = value;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+export interface LoadConfigOptions {
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Dotted keys set on the command line, e.g. { dataDir: './x' }. */
+  overrides?: Record<string, unknown>;
+}
+
+export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
+  const env = options.env ?? process.env;
+  let raw: RawConfig = {};
+  const file = options.file ?? env.SLUICE_CONFIG;
+  if (file) {
+    if (!existsSync(file)) throw new ConfigError(`config file not found: ${file}`);
+    const parsed: unknown = parseYaml(readFileSync(file, 'utf8'));
+    if (parsed !== null && (typeof parsed !== 'object' || Array.isArray(parsed))) throw new ConfigError(`${file}: expected a mapping at the top level`);
+    raw = (parsed ?? {}) as RawConfig;
+  }
+  for (const { path, variable } of environmentKeys()) {
+    const value = env[variable];
+    if (value === undefined || value === '') continue;
+    const segments = path.split('.');
+    setPath(raw, segments, path === 'dns.servers' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value);
+  }
+  for (const [path, value] of Object.entries(options.overrides ?? {})) {
+    if (value !== undefined) setPath(raw, path.split('.'), value);
+  }
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(top)'}: ${i.message}`);
+    throw new ConfigError(`invalid configuration${file ? ` in ${file}` : ''}:\n${lines.join('\n')}`);
+  }
+  const config = result.data;
+  config.dataDir = resolve(config.dataDir);
+  return deepFreeze(config);
+}
+
+export function splitHostPort(value: string): { host: string; port: number } {
+  const i = value.lastIndexOf(':');
+  return { host: value.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(value.slice(i + 1)) };
+}

@@ -1,0 +1,103 @@
+/**
+ * `sluice serve`: opens the connectors, starts the topology runner, then the listeners (SMTP
+ * MX, HTTP), and prints one `ready {…}` line on stdout with the bound addresses.
+ */
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Config } from './config.ts';
+import { splitHostPort } from './config.ts';
+import { openApp, type App } from './app.ts';
+import { Metrics } from './metrics.ts';
+import { createHttpServer } from './http.ts';
+import { TopologyRunner } from '../topology/runner.ts';
+import { PROCESSORS } from '../processors/index.ts';
+import { createMxServer } from '../ingress/smtp-mx.ts';
+import { ensureTlsCertificate } from '../ingress/tls.ts';
+import { schemaType } from '../schemas/registry.ts';
+import type { MailReceived } from '../schemas/types.ts';
+import { readFileSync } from 'node:fs';
+import { writeServerPid, removeServerPid } from './server-lock.ts';
+
+export interface RunningServer {
+  readonly app: App;
+  readonly metrics: Metrics;
+  /** Bound address of each listener, e.g. { smtp: '127.0.0.1:2525' }. */
+  readonly listeners: Readonly<Record<string, string>>;
+  close(): Promise<void>;
+}
+
+function tlsFor(config: Readonly<Config>, logger: Logger): { key: string; cert: string } {
+  if (config.tls.cert && config.tls.key) return { cert: readFileSync(config.tls.cert, 'utf8'), key: readFileSync(config.tls.key, 'utf8') };
+  const made = ensureTlsCertificate(config.dataDir, config.hostname);
+  if (made.created) logger.warn({ dir: join(config.dataDir, 'tls') }, 'no TLS certificate configured: made a self-signed one');
+  return { key: made.key, cert: made.cert };
+}
+
+export async function serve(config: Readonly<Config>, logger: Logger): Promise<RunningServer> {
+  const app = openApp(config, logger);
+  const metrics = new Metrics();
+  metrics.watchLog(app.log, app.topologies);
+  const runner = new TopologyRunner({
+    log: app.log,
+    topologies: app.topologies,
+    processors: PROCESSORS,
+    resources: app.resources(),
+    logger,
+    batchSize: config.runner.batchSize,
+    pollTimeoutMs: config.runner.pollTimeout,
+    metrics,
+  });
+  await runner.start();
+
+  const receivedType = schemaType('MailReceived');
+  const mx = createMxServer({
+    log: app.log,
+    blobs: app.blobs,
+    store: app.store,
+    logger: logger.child({ listener: 'smtp' }),
+    hostname: config.hostname,
+    maxSize: config.smtp.maxSize,
+    maxRecipients: config.smtp.maxRecipients,
+    idleTimeoutMs: config.smtp.idleTimeout,
+    tls: tlsFor(config, logger),
+    encode: (value: MailReceived) => receivedType.toBuffer(value),
+  });
+  const smtpAt = splitHostPort(config.listen.smtp);
+  const smtp = await mx.listen(smtpAt.port, smtpAt.host);
+
+  const http = createHttpServer({ metrics, logger });
+  const httpAt = splitHostPort(config.listen.http);
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(httpAt.port, httpAt.host, () => resolve());
+  });
+  const httpPort = (http.address() as AddressInfo).port;
+
+  const retention = setInterval(() => {
+    app.log.enforceRetention().catch((err: unknown) => logger.error({ err }, 'retention failed'));
+  }, config.runner.retentionInterval);
+  retention.unref();
+
+  writeServerPid(config.dataDir);
+  const listeners = { smtp: `${smtpAt.host}:${smtp.port}`, http: `${httpAt.host}:${httpPort}` };
+  logger.info({ listeners, dataDir: config.dataDir, topologies: app.topologies.map((t) => t.name) }, 'sluice ready');
+
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    metrics,
+    listeners,
+    close() {
+      closing ??= (async () => {
+        clearInterval(retention);
+        await mx.close();
+        await new Promise<void>((resolve) => http.close(() => resolve()));
+        await runner.stop();
+        await app.close();
+        removeServerPid(config.dataDir);
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,15 @@
+/**
+ * The registry of every processor a topology may name. Explicit: a processor exists for
+ * topologies only once it is listed here (no registration by import side effect).
+ */
+import type { ProcessorDefinition } from './processor.ts';
+import { parseProcessor } from './parse.ts';
+import { splitAttachmentsProcessor } from './split-attachments.ts';
+import { storeProcessor } from './store.ts';
+import { indexProcessor } from './index-stage.ts';
+import { pushProcessor } from './push.ts';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each definition has its own config and record types
+export const PROCESSORS: ReadonlyMap<string, ProcessorDefinition<any, any, any>> = new Map(
+  [parseProcessor, splitAttachmentsProcessor, storeProcessor, indexProcessor, pushProcessor].map((p) => [p.name, p]),
+);

@@ -1,0 +1,133 @@
+/**
+ * End-to-end test harness: runs `sluice` as a child process (the real CLI, real sockets), as a
+ * user would, on a temporary data folder.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
+export const SLUICE = join(ROOT, 'bin/sluice.js');
+
+export function tempDir(prefix = 'sluice-e2e-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+  });
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function sluice(args: readonly string[], options: { dataDir: string; stdin?: string; env?: Record<string, string> }): Promise<CliResult> {
+  return new Promise((res, rej) => {
+    const child = spawn(process.execPath, [SLUICE, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, SLUICE_DATA_DIR: options.dataDir, SLUICE_LOG_LEVEL: 'warn', ...options.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('error', rej);
+    child.once('close', (code) => res({ code, stdout, stderr }));
+    child.stdin.end(options.stdin ?? '');
+  });
+}
+
+export interface RunningSluice {
+  readonly child: ChildProcess;
+  readonly smtpPort: number;
+  readonly httpPort: number;
+  readonly stderr: () => string;
+  /** SIGTERM and wait for exit. */
+  stop(): Promise<void>;
+  /** SIGKILL and wait for exit. */
+  kill(): Promise<void>;
+}
+
+export async function startSluice(options: { dataDir: string; smtpPort?: number; env?: Record<string, string> }): Promise<RunningSluice> {
+  const smtpPort = options.smtpPort ?? 0;
+  const child = spawn(process.execPath, [SLUICE, 'serve'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      SLUICE_DATA_DIR: options.dataDir,
+      SLUICE_LISTEN_SMTP: `127.0.0.1:${smtpPort}`,
+      SLUICE_LISTEN_HTTP: '127.0.0.1:0',
+      SLUICE_LOG_LEVEL: 'warn',
+      SLUICE_HOSTNAME: 'mx.sluice.test',
+      ...options.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<void>((res) => child.once('exit', () => res()));
+  const listeners = await new Promise<Record<string, string>>((res, rej) => {
+    let out = '';
+    const timer = setTimeout(() => rej(new Error(`sluice did not start in 30 s:\n${stderr}`)), 30_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /^ready (\{.*\})$/m.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        res(JSON.parse(m[1]) as Record<string, string>);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      rej(new Error(`sluice exited with ${code} before ready:\n${stderr}`));
+    });
+  });
+  const port = (hostPort: string) => Number(hostPort.slice(hostPort.lastIndexOf(':') + 1));
+  return {
+    child,
+    smtpPort: port(listeners.smtp),
+    httpPort: port(listeners.http),
+    stderr: () => stderr,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+    async kill() {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/** Makes domain and users through the CLI. */
+export async function provision(dataDir: string, domain: string, users: readonly string[], password = 'secret'): Promise<void> {
+  const d = await sluice(['domain', 'add', domain], { dataDir });
+  if (d.code !== 0) throw new Error(`domain add failed: ${d.stderr}`);
+  for (const u of users) {
+    const r = await sluice(['user', 'add', u, '--password-stdin'], { dataDir, stdin: `${password}\n` });
+    if (r.code !== 0) throw new Error(`user add ${u} failed: ${r.stderr}`);
+  }
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000, everyMs = 100): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
