@@ -20,7 +20,7 @@ export function findBareLineBreak(data: Buffer, from = 0): number {
   }
   const limit = bare === -1 ? data.length : bare;
   for (let i = data.indexOf(LF, from); i !== -1 && i < limit; i = data.indexOf(LF, i + 1)) {
-    if (i === from ? i === 0 || data[i - 1] !== CR : data[i - 1] !== CR) return i;
+    if (i === 0 || data[i - 1] !== CR) return i;
   }
   return bare;
 }

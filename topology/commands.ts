@@ -45,8 +45,10 @@ export function topologyDescribe(dir: string, options: CommandOptions = {}): str
 
 function renderSvg(dotText: string, command: string): string {
   const run = spawnSync(command, ['-Tsvg'], { input: dotText, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  if (run.error) {
-    const missing = (run.error as NodeJS.ErrnoException).code === 'ENOENT';
+  const code = (run.error as NodeJS.ErrnoException | undefined)?.code;
+  // EPIPE: the command exited without reading all its input; its exit status says why.
+  if (run.error && !(code === 'EPIPE' && run.status !== null)) {
+    const missing = code === 'ENOENT';
     throw new Error(
       missing
         ? `--format svg needs Graphviz: "${command}" is not on PATH. Install it with: sudo apt-get install graphviz (or use --format dot / mermaid)`

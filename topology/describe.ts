@@ -110,12 +110,12 @@ function mermaid(graph: Graph, grouped: boolean): string {
   const lines = ['flowchart LR'];
   if (graph.external.sources.length > 0) lines.push('  outside_in(["outside"])');
   for (const { id, topic } of graph.topics) lines.push(`  ${id}[("${topic.name}<br/>${topic.schema}")]`);
-  for (const group of graph.groups) {
+  graph.groups.forEach((group, g) => {
     const indent = grouped ? '    ' : '  ';
-    if (grouped) lines.push(`  subgraph ${group.name.replace(/[^A-Za-z0-9_]/g, '_')}["${group.name}"]`);
+    if (grouped) lines.push(`  subgraph topology_${g}["${group.name}"]`);
     for (const { id, stage } of group.stages) lines.push(`${indent}${id}["${stageLabel(stage)}"]`);
     if (grouped) lines.push('  end');
-  }
+  });
   if (graph.external.sinks.length > 0) lines.push('  outside_out(["outside"])');
   for (const id of graph.external.sources) lines.push(`  outside_in --> ${id}`);
   for (const e of graph.edges) lines.push(e.kind === 'data' ? `  ${e.from} --> ${e.to}` : `  ${e.from} -.->|dead letter| ${e.to}`);

@@ -80,7 +80,7 @@ function analyse(text: string, file: string, processors: ProcessorRegistry, opti
   if (!shaped.success) {
     const problems = shaped.error.issues.flatMap((issue): TopologyProblem[] => {
       const path = issue.path.map((p) => (typeof p === 'number' ? p : String(p)));
-      const where = path.length > 0 ? `${path.join('.')}: ` : '';
+      const where = describePath(path, source.value);
       if (issue.code === 'unrecognized_keys') {
         return issue.keys.map((key) => source.problem([...path, key], `${where}unknown key "${key}"`, { key: true }));
       }
@@ -168,6 +168,24 @@ function crossCheck(analyses: readonly Analysis[]): TopologyProblem[] {
     }
   }
   return problems;
+}
+
+/** `topic "mail.parsed": partitions: `, `stage "store": from: `, `name: ` for a shape problem. */
+function describePath(path: readonly (string | number)[], value: unknown): string {
+  const [head, index, ...rest] = path;
+  let owner = '';
+  let tail: readonly (string | number)[] = path;
+  if (head === 'topics' && index !== undefined) {
+    owner = `topic "${index}"`;
+    tail = rest;
+  } else if (head === 'stages' && typeof index === 'number') {
+    const stages = (value as { stages?: unknown } | null)?.stages;
+    const name = Array.isArray(stages) ? (stages[index] as { name?: unknown } | null)?.name : undefined;
+    owner = typeof name === 'string' ? `stage "${name}"` : `stage #${index + 1}`;
+    tail = rest;
+  }
+  const parts = [owner, tail.join('.')].filter((s) => s !== '');
+  return parts.map((s) => `${s}: `).join('');
 }
 
 function message(err: unknown): string {

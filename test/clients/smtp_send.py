@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """SMTP load client for Sluice's end-to-end tests, on Python's smtplib (a client nobody on the
 team wrote). Sends --count messages over --concurrency connections (threads), each to one
-recipient drawn round-robin from --users. Messages come in threads: every --thread-size-th
+recipient drawn round-robin (per thread) from --users. Messages come in threads: every --thread-size-th
 message starts a thread, the others reply to the previous message of the same thread
 (In-Reply-To / References). Each attempt of a message carries its own Message-ID
 (<m{n}.a{attempt}@test>), so a retried message that the server had stored before a crash
@@ -35,8 +35,8 @@ def emit(obj):
         sys.stdout.flush()
 
 def message(n, attempt):
-    rcpt = users[n % len(users)]
     thread = n // args.thread_size
+    rcpt = users[thread % len(users)]  # a thread stays with one user: threads are per mailbox owner
     mid = f'<m{n}.a{attempt}@test>'
     root = f'<m{thread * args.thread_size}.root@test>'
     headers = [

@@ -1,0 +1,318 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runLogConformance } from './conformance.ts';
+import { EmbeddedLog } from './embedded.ts';
+import type { LogRecord, ProduceRecord, RecordPosition } from './log.ts';
+
+const repoRoot = path.resolve(import.meta.dirname, '../..');
+
+function tempDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-'));
+}
+
+runLogConformance('embedded', async () => {
+  const dir = tempDir();
+  const file = path.join(dir, 'log.db');
+  const opened = [new EmbeddedLog({ path: file })];
+  return {
+    log: opened[0],
+    reopen: async () => {
+      const log = new EmbeddedLog({ path: file });
+      opened.push(log);
+      return log;
+    },
+    cleanup: async () => {
+      for (const log of opened) await log.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+function rec(topic: string, key: string, value: string | Buffer, extra: Partial<ProduceRecord> = {}): ProduceRecord {
+  return { topic, key, value: typeof value === 'string' ? Buffer.from(value) : value, ...extra };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('EmbeddedLog', () => {
+  let dir: string;
+  let file: string;
+  const logs: EmbeddedLog[] = [];
+  const open = (lingerMs?: number): EmbeddedLog => {
+    const log = new EmbeddedLog({ path: file, lingerMs });
+    logs.push(log);
+    return log;
+  };
+
+  beforeEach(() => {
+    dir = tempDir();
+    file = path.join(dir, 'log.db');
+  });
+  afterEach(async () => {
+    for (const log of logs.splice(0)) await log.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('group commit: concurrent produce calls share one transaction', async () => {
+    const log = open();
+    await log.ensureTopics([{ name: 't', partitions: 4 }]);
+    const before = log.stats();
+    const positions = await Promise.all(Array.from({ length: 1000 }, (_, i) => log.produce([rec('t', `k${i}`, `v${i}`)])));
+    const after = log.stats();
+    expect(positions.flat()).toHaveLength(1000);
+    expect(after.records - before.records).toBe(1000);
+    expect(after.transactions - before.transactions).toBe(1);
+  });
+
+  it('group commit: a consumer commit joins the produce calls of the same tick', async () => {
+    const log = open();
+    await log.ensureTopics([{ name: 'in', partitions: 1 }, { name: 'out', partitions: 1 }]);
+    await log.produce([rec('in', 'k', 'a')]);
+    const consumer = await log.consumer('g', ['in']);
+    const [input] = await consumer.poll(10, 1000);
+    const before = log.stats().transactions;
+    await Promise.all([
+      consumer.commit([rec('out', 'k', 'a-out')], [{ topic: 'in', partition: 0, offset: input.offset + 1 }]),
+      log.produce([rec('in', 'k', 'b')]),
+      log.produce([rec('in', 'k', 'c')]),
+    ]);
+    expect(log.stats().transactions - before).toBe(1);
+    expect(await log.committed('g', 'in')).toEqual([1]);
+    expect(await log.endOffsets('in')).toEqual([3]);
+    expect((await log.read('out', 0, 0, 10)).map((r) => r.value.toString())).toEqual(['a-out']);
+  });
+
+  it('lingerMs gathers calls from several ticks into one transaction', async () => {
+    const log = open(1000);
+    await log.ensureTopics([{ name: 't', partitions: 1 }]);
+    const before = log.stats().transactions;
+    const calls = [log.produce([rec('t', 'k', '1')])];
+    await new Promise((resolve) => setImmediate(resolve));
+    calls.push(log.produce([rec('t', 'k', '2')]));
+    await sleep(5);
+    calls.push(log.produce([rec('t', 'k', '3')]));
+    expect((await Promise.all(calls)).flat().map((p) => p.offset)).toEqual([0, 1, 2]);
+    expect(log.stats().transactions - before).toBe(1);
+  });
+
+  it('a second instance on the same file (another process) appends safely and is seen by polls', async () => {
+    const a = open();
+    const b = open();
+    await b.ensureTopics([{ name: 'shared', partitions: 1 }]);
+    const offsets: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const [p] = await (i % 2 === 0 ? a : b).produce([rec('shared', 'k', `v${i}`)]);
+      offsets.push(p.offset);
+    }
+    expect(offsets).toEqual([0, 1, 2, 3, 4, 5]);
+    const interleaved = await Promise.all([a.produce([rec('shared', 'k', 'x')]), b.produce([rec('shared', 'k', 'y')])]);
+    expect(interleaved.flat().map((p) => p.offset).sort()).toEqual([6, 7]);
+
+    const consumer = await a.consumer('g', ['shared']);
+    expect(await consumer.poll(100, 100)).toHaveLength(8);
+    const waiting = consumer.poll(10, 2000);
+    await sleep(50);
+    await b.produce([rec('shared', 'k', 'from-b')]);
+    expect((await waiting).map((r) => r.value.toString())).toEqual(['from-b']);
+    // Grown by the other instance: A's cached partition count follows.
+    await b.ensureTopics([{ name: 'shared', partitions: 3 }]);
+    expect((await a.produce([rec('shared', 'k', 'p2', { partition: 2 })]))[0]).toMatchObject({ partition: 2, offset: 0 });
+  });
+
+  it('retention deletes records older than the topic retention; offsets are never reused', async () => {
+    const now = Date.now();
+    let log = open();
+    await log.ensureTopics([{ name: 'short', partitions: 1, retentionMs: 1000 }, { name: 'forever', partitions: 1 }]);
+    await log.produce([
+      rec('short', 'k', 'old-1', { timestamp: now - 5000 }),
+      rec('short', 'k', 'old-2', { timestamp: now - 2000 }),
+      rec('short', 'k', 'new', { timestamp: now }),
+      rec('forever', 'k', 'ancient', { timestamp: 1 }),
+    ]);
+    expect((await log.topics()).find((t) => t.name === 'short')?.retentionMs).toBe(1000);
+    expect(await log.enforceRetention(now)).toBe(2);
+    expect((await log.read('short', 0, 0, 10)).map((r) => [r.offset, r.value.toString()])).toEqual([[2, 'new']]);
+    expect(await log.read('forever', 0, 0, 10)).toHaveLength(1);
+    expect(await log.read('forever', 0, 0, 0)).toEqual([]);
+    expect(await log.endOffsets('short')).toEqual([3]);
+    const consumer = await log.consumer('fresh', ['short']);
+    expect((await consumer.poll(10, 100)).map((r) => r.offset)).toEqual([2]);
+    expect(await log.enforceRetention(now + 10_000)).toBe(1);
+    await log.close();
+    log = open();
+    expect((await log.produce([rec('short', 'k', 'next')]))[0].offset).toBe(3);
+  });
+
+  it('commit moves offsets forward only and validates topic, partition and offset', async () => {
+    const log = open();
+    await log.ensureTopics([{ name: 't', partitions: 2 }]);
+    await log.produce(Array.from({ length: 10 }, (_, i) => rec('t', 'k', `v${i}`, { partition: 0 })));
+    const consumer = await log.consumer('g', ['t']);
+    await consumer.commit([], [{ topic: 't', partition: 0, offset: 5 }]);
+    await consumer.commit([], [{ topic: 't', partition: 0, offset: 2 }]);
+    expect(await log.committed('g', 't')).toEqual([5, 0]);
+    await expect(consumer.commit([], [{ topic: 'nope', partition: 0, offset: 1 }])).rejects.toThrow(/unknown topic "nope"/);
+    await expect(consumer.commit([], [{ topic: 't', partition: 2, offset: 1 }])).rejects.toThrow(/partition 2 out of range/);
+    await expect(consumer.commit([], [{ topic: 't', partition: 1, offset: 1 }])).rejects.toThrow(/end offset is 0/);
+    // An output in the same commit makes that offset valid.
+    await consumer.commit([rec('t', 'k', 'out', { partition: 1 })], [{ topic: 't', partition: 1, offset: 1 }]);
+    expect(await log.committed('g', 't')).toEqual([5, 1]);
+    // A new consumer starts at the committed offsets.
+    const next = await log.consumer('g', ['t']);
+    expect((await next.poll(100, 100)).map((r) => r.value.toString())).toEqual(['v5', 'v6', 'v7', 'v8', 'v9']);
+  });
+
+  it('explains errors: shrinking, unknown topics, closed log', async () => {
+    const log = open();
+    await log.ensureTopics([{ name: 't', partitions: 3 }]);
+    await expect(log.ensureTopics([{ name: 't', partitions: 2 }])).rejects.toThrow(
+      'cannot shrink topic "t" from 3 to 2 partitions',
+    );
+    await expect(log.ensureTopics([{ name: 'z', partitions: 0 }])).rejects.toThrow(/positive integer/);
+    await expect(log.consumer('g', ['nope'])).rejects.toThrow(/unknown topic "nope"/);
+    await expect(log.endOffsets('nope')).rejects.toThrow(/unknown topic/);
+    await log.close();
+    await expect(log.produce([rec('t', 'k', 'v')])).rejects.toThrow(/closed/);
+  });
+
+  it('close() flushes queued produce calls and ends waiting polls', async () => {
+    let log = open(1000);
+    await log.ensureTopics([{ name: 't', partitions: 1 }]);
+    const consumer = await log.consumer('g', ['t']);
+    const idle = await log.consumer('idle', ['t']);
+    const idleWait = idle.poll(10, 30_000);
+    await sleep(20);
+    await idle.close();
+    expect(await idleWait).toEqual([]);
+    await expect(idle.poll(1, 10)).rejects.toThrow(/closed/);
+    const pending = log.produce([rec('t', 'k', 'queued')]);
+    const waiting = consumer.poll(10, 30_000);
+    const started = Date.now();
+    await log.close();
+    expect(await pending).toEqual([{ topic: 't', partition: 0, offset: 0 }]);
+    await waiting;
+    expect(Date.now() - started).toBeLessThan(5000);
+    log = open();
+    expect((await log.read('t', 0, 0, 10)).map((r) => r.value.toString())).toEqual(['queued']);
+  });
+
+  it('survives SIGKILL of a producing process; a second process appends and reads alongside it', async () => {
+    // This process opens the same file while the child produces: a real second writer and reader.
+    const parent = open();
+    await parent.ensureTopics([{ name: 'crash', partitions: 3 }]);
+    const watcher = await parent.consumer('watch', ['crash']);
+    const script = path.join(import.meta.dirname, 'embedded', 'crash-producer.ts');
+    const child = spawn(process.execPath, ['--import', 'tsx', script, file], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
+    const killed = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`child produced too little: ${err}`)), 20_000);
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        if (out.split('\n').length > 2000) {
+          clearTimeout(timer);
+          child.kill('SIGKILL');
+          resolve();
+        }
+      });
+      child.on('close', () => reject(new Error(`child exited early: ${err}`)));
+    });
+    let stop = false;
+    const parentAcks: [string, RecordPosition][] = [];
+    const seen: LogRecord[] = [];
+    const parentWork = (async () => {
+      for (let i = 0; !stop; i++) {
+        const [position] = await parent.produce([rec('crash', 'parent', `parent-${i}`)]);
+        parentAcks.push([`parent-${i}`, position]);
+        seen.push(...(await watcher.poll(500, 20)));
+      }
+    })();
+    await killed;
+    stop = true;
+    await Promise.all([exited, parentWork]);
+
+    const acked: [string, RecordPosition][] = out
+      .split('\n')
+      .slice(0, -1) // the last line may be cut short
+      .map((line) => {
+        const [id, partition, offset] = line.split(' ').map(Number);
+        return [`msg-${id}`, { topic: 'crash', partition, offset }];
+      });
+    expect(acked.length).toBeGreaterThan(1000);
+    expect(parentAcks.length).toBeGreaterThan(0);
+    expect(seen.some((r) => r.value.toString().startsWith('msg-'))).toBe(true);
+    const log = open();
+    const stored = new Map<string, string>();
+    for (let p = 0; p < 3; p++) {
+      for (const r of await log.read('crash', p, 0, 1_000_000)) stored.set(`${p}:${r.offset}`, r.value.toString());
+    }
+    for (const [value, { partition, offset }] of [...acked, ...parentAcks]) {
+      expect(stored.get(`${partition}:${offset}`)).toBe(value);
+    }
+    const values = [...stored.values()];
+    expect(new Set(values).size).toBe(values.length);
+    console.log(
+      `crash test: ${acked.length} acknowledged by the killed child, ${parentAcks.length} by this process, ` +
+        `${stored.size} stored; this process's consumer saw ${seen.length}`,
+    );
+  });
+
+  it('throughput (logged, not asserted)', async () => {
+    const log = open();
+    await log.ensureTopics([{ name: 'in', partitions: 8 }, { name: 'out', partitions: 8 }]);
+    const value = Buffer.alloc(1024, 0x61);
+    const count = 20_000;
+    let before = log.stats();
+    let started = performance.now();
+    const positions = await Promise.all(
+      Array.from({ length: count }, (_, i) => log.produce([rec('in', `user-${i % 500}`, value)])),
+    );
+    let seconds = (performance.now() - started) / 1000;
+    const produced = log.stats();
+    expect(positions).toHaveLength(count);
+    console.log(
+      `produce: ${count} concurrent calls of 1 KB in ${seconds.toFixed(2)} s = ${Math.round(count / seconds)} records/s, ` +
+        `${produced.transactions - before.transactions} transactions`,
+    );
+
+    // SMTP-like: 100 sessions, each waiting for its acknowledgement before the next message.
+    before = log.stats();
+    started = performance.now();
+    await Promise.all(
+      Array.from({ length: 100 }, async (_, session) => {
+        for (let i = 0; i < count / 100; i++) await log.produce([rec('in', `user-${session}`, value)]);
+      }),
+    );
+    seconds = (performance.now() - started) / 1000;
+    const sessions = log.stats();
+    console.log(
+      `produce: 100 sessions × ${count / 100} sequential 1 KB calls in ${seconds.toFixed(2)} s = ` +
+        `${Math.round(count / seconds)} records/s, ${sessions.transactions - before.transactions} transactions`,
+    );
+
+    before = sessions;
+    const consumer = await log.consumer('bench', ['in']);
+    started = performance.now();
+    let consumed = 0;
+    let commits = 0;
+    while (consumed < 2 * count) {
+      const batch = await consumer.poll(500, 1000);
+      const offsets = new Map<string, { topic: string; partition: number; offset: number }>();
+      for (const r of batch) offsets.set(`${r.partition}`, { topic: 'in', partition: r.partition, offset: r.offset + 1 });
+      await consumer.commit(batch.map((r) => rec('out', r.key, r.value)), [...offsets.values()]);
+      consumed += batch.length;
+      commits++;
+    }
+    seconds = (performance.now() - started) / 1000;
+    expect((await log.endOffsets('out')).reduce((a, b) => a + b, 0)).toBe(2 * count);
+    console.log(
+      `consume→commit: ${2 * count} records (1 output each) in ${seconds.toFixed(2)} s = ${Math.round((2 * count) / seconds)} records/s, ` +
+        `${commits} commits, ${log.stats().transactions - before.transactions} transactions`,
+    );
+  });
+});

@@ -1,0 +1,310 @@
+/**
+ * The embedded durable log: Kafka-shaped topics on one SQLite file (WAL, every commit fsynced),
+ * so that one machine needs no broker.
+ *
+ * Group commit: `produce()` and `Consumer.commit()` calls made within `lingerMs` (0 = until the
+ * next `setImmediate`) are queued and written in one BEGIN IMMEDIATE transaction — one fsync
+ * for all of them; each promise settles after that commit. End offsets are cached in memory so
+ * an append needs no SELECT; inside each write transaction `PRAGMA data_version` tells whether
+ * another connection (another process, e.g. `sluice dlq replay`) wrote the file since, and the
+ * cache is then reloaded while the write lock is held.
+ */
+import type {
+  Consumer,
+  Log,
+  LogRecord,
+  PartitionLag,
+  ProduceRecord,
+  RecordPosition,
+  TopicSpec,
+} from './log.ts';
+import { unknownTopic, writeBatch } from './embedded/batch.ts';
+import type { BatchItem, TopicState } from './embedded/batch.ts';
+import { EmbeddedConsumer } from './embedded/consumer.ts';
+import type { ConsumerHost, Waiter } from './embedded/consumer.ts';
+import { openLogDatabase, prepareStatements } from './embedded/schema.ts';
+import type { Db, RecordRow, Statements } from './embedded/schema.ts';
+
+export interface EmbeddedLogOptions {
+  /** The SQLite file; created if missing. */
+  readonly path: string;
+  /** How long to gather produce/commit calls into one transaction; 0 = the current tick only. */
+  readonly lingerMs?: number;
+}
+
+export interface EmbeddedLogStats {
+  /** Write transactions committed by this instance. */
+  readonly transactions: number;
+  /** Records appended by this instance. */
+  readonly records: number;
+}
+
+export class EmbeddedLog implements Log {
+  private readonly db: Db;
+  private readonly st: Statements;
+  private readonly lingerMs: number;
+  private readonly topicCache = new Map<string, TopicState>();
+  /** `data_version` when the cache was loaded; -1 = reload before use. */
+  private cacheVersion = -1;
+  private queue: BatchItem[] = [];
+  private cancelFlush: (() => void) | undefined;
+  private readonly waiters = new Set<Waiter>();
+  private readonly consumers = new Set<EmbeddedConsumer>();
+  private readonly host: ConsumerHost;
+  private closed = false;
+  private counts = { transactions: 0, records: 0 };
+
+  constructor(options: EmbeddedLogOptions) {
+    this.db = openLogDatabase(options.path);
+    this.st = prepareStatements(this.db);
+    this.lingerMs = Math.max(0, options.lingerMs ?? 0);
+    this.host = {
+      partitionEnds: (topic) => this.st.ends.all(topic),
+      committedOffsets: (group, topic) => this.committedNow(group, topic),
+      readFrom: (topic, partition, offset, max) => this.st.readFrom.all(topic, partition, offset, max).map(toLogRecord),
+      commit: async (group, outputs, offsets) => {
+        const [outs, offs] = [[...outputs], [...offsets]];
+        await this.enqueue((resolve, reject) => ({ kind: 'commit', group, outputs: outs, offsets: offs, resolve, reject }));
+      },
+      dataVersion: () => this.st.dataVersion.get() as number,
+      watch: (waiter) => this.waiters.add(waiter),
+      unwatch: (waiter) => this.waiters.delete(waiter),
+      forget: (consumer) => this.consumers.delete(consumer),
+    };
+  }
+
+  async ensureTopics(specs: readonly TopicSpec[]): Promise<void> {
+    this.assertOpen();
+    for (const spec of specs) {
+      if (!spec.name || typeof spec.name !== 'string') throw new Error('topic name must be a non-empty string');
+      if (!Number.isInteger(spec.partitions) || spec.partitions < 1) {
+        throw new Error(`topic "${spec.name}": partitions must be a positive integer, got ${spec.partitions}`);
+      }
+    }
+    this.write(() => {
+      for (const spec of specs) {
+        const retention = spec.retentionMs ?? null;
+        const existing = this.st.topic.get(spec.name);
+        if (!existing) {
+          this.st.insertTopic.run(spec.name, spec.partitions, retention);
+        } else if (spec.partitions < existing.partitions) {
+          throw new Error(
+            `cannot shrink topic "${spec.name}" from ${existing.partitions} to ${spec.partitions} partitions ` +
+              '(records are keyed to partitions; partitions may only grow)',
+          );
+        } else if (spec.partitions !== existing.partitions || retention !== existing.retention_ms) {
+          this.st.updateTopic.run(spec.partitions, retention, spec.name);
+        }
+        for (let p = 0; p < spec.partitions; p++) this.st.insertPartition.run(spec.name, p);
+      }
+    });
+    this.cacheVersion = -1;
+  }
+
+  produce(records: readonly ProduceRecord[]): Promise<RecordPosition[]> {
+    if (records.length === 0) return this.closed ? Promise.reject(closedError()) : Promise.resolve([]);
+    return this.enqueue((resolve, reject) => ({ kind: 'produce', records: [...records], resolve, reject }));
+  }
+
+  async consumer(group: string, topics: readonly string[]): Promise<Consumer> {
+    this.assertOpen();
+    if (topics.length === 0) throw new Error(`consumer of group "${group}" needs at least one topic`);
+    for (const topic of topics) this.topicNow(topic);
+    const consumer = new EmbeddedConsumer(this.host, group, topics);
+    this.consumers.add(consumer);
+    return consumer;
+  }
+
+  async read(topic: string, partition: number, offset: number, max: number): Promise<LogRecord[]> {
+    this.assertOpen();
+    this.topicNow(topic);
+    if (!(max >= 1)) return [];
+    return this.st.readFrom.all(topic, partition, offset, Math.floor(max)).map(toLogRecord);
+  }
+
+  async topics(): Promise<TopicSpec[]> {
+    this.assertOpen();
+    return this.st.allTopics.all().map((row) => ({
+      name: row.name,
+      partitions: row.partitions,
+      ...(row.retention_ms === null ? {} : { retentionMs: row.retention_ms }),
+    }));
+  }
+
+  async endOffsets(topic: string): Promise<number[]> {
+    this.assertOpen();
+    this.topicNow(topic);
+    return this.st.ends.all(topic);
+  }
+
+  async committed(group: string, topic: string): Promise<number[]> {
+    this.assertOpen();
+    this.topicNow(topic);
+    return this.committedNow(group, topic);
+  }
+
+  async lag(group: string, topics: readonly string[]): Promise<PartitionLag[]> {
+    this.assertOpen();
+    const now = Date.now();
+    const lags: PartitionLag[] = [];
+    for (const topic of topics) {
+      this.topicNow(topic);
+      const ends = this.st.ends.all(topic);
+      const committed = this.committedNow(group, topic);
+      ends.forEach((end, partition) => {
+        const from = committed[partition] ?? 0;
+        const oldest = end > from ? this.st.firstTimestamp.get(topic, partition, from, end) : undefined;
+        lags.push({
+          group,
+          topic,
+          partition,
+          committed: from,
+          end,
+          records: Math.max(0, end - from),
+          seconds: oldest === undefined ? 0 : Math.max(0, now - oldest) / 1000,
+        });
+      });
+    }
+    return lags;
+  }
+
+  async enforceRetention(now: number = Date.now()): Promise<number> {
+    this.assertOpen();
+    return this.write(() => {
+      let deleted = 0;
+      for (const topic of this.st.allTopics.all()) {
+        if (topic.retention_ms !== null) deleted += this.st.deleteOlder.run(topic.name, now - topic.retention_ms).changes;
+      }
+      return deleted;
+    });
+  }
+
+  /** Counters for tests and metrics. */
+  stats(): EmbeddedLogStats {
+    return { ...this.counts };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    for (const consumer of [...this.consumers]) await consumer.close();
+    for (const waiter of [...this.waiters]) waiter.wake();
+    this.db.close();
+  }
+
+  private enqueue(make: (resolve: (p: RecordPosition[]) => void, reject: (e: Error) => void) => BatchItem): Promise<RecordPosition[]> {
+    if (this.closed) return Promise.reject(closedError());
+    return new Promise((resolve, reject) => {
+      this.queue.push(make(resolve, reject));
+      if (this.cancelFlush) return;
+      if (this.lingerMs === 0) {
+        const handle = setImmediate(() => this.flush());
+        this.cancelFlush = () => clearImmediate(handle);
+      } else {
+        const handle = setTimeout(() => this.flush(), this.lingerMs);
+        this.cancelFlush = () => clearTimeout(handle);
+      }
+    });
+  }
+
+  /** Writes every queued call in one transaction, then settles their promises. */
+  private flush(): void {
+    this.cancelFlush?.();
+    this.cancelFlush = undefined;
+    const items = this.queue;
+    this.queue = [];
+    if (items.length === 0) return;
+    let result;
+    try {
+      result = this.write(() => writeBatch(this.st, this.loadTopics(), items));
+    } catch (error) {
+      this.cacheVersion = -1;
+      for (const item of items) item.reject(error as Error);
+      return;
+    }
+    this.counts.records += result.records;
+    const appended = new Set<string>();
+    for (const [topic, ends] of result.ends) {
+      const state = this.topicCache.get(topic) as TopicState;
+      this.topicCache.set(topic, { ...state, ends });
+      appended.add(topic);
+    }
+    result.outcomes.forEach((outcome, i) => {
+      if (outcome.ok) items[i].resolve(outcome.positions);
+      else items[i].reject(outcome.error);
+    });
+    if (appended.size > 0) {
+      for (const waiter of [...this.waiters]) {
+        for (const topic of waiter.topics) {
+          if (appended.has(topic)) {
+            waiter.wake();
+            break;
+          }
+        }
+      }
+    }
+  }
+
+  /** One BEGIN IMMEDIATE transaction (waits up to the busy timeout for another writer). */
+  private write<T>(body: () => T): T {
+    const value = this.db.transaction(body).immediate();
+    this.counts.transactions++;
+    return value;
+  }
+
+  /** The topic cache, reloaded if another connection wrote since it was loaded. */
+  private loadTopics(): ReadonlyMap<string, TopicState> {
+    const version = this.st.dataVersion.get() as number;
+    if (version === this.cacheVersion) return this.topicCache;
+    const ends = new Map<string, number[]>();
+    for (const row of this.st.allPartitions.all()) {
+      let list = ends.get(row.topic);
+      if (!list) ends.set(row.topic, (list = []));
+      list[row.partition] = row.end_offset;
+    }
+    this.topicCache.clear();
+    for (const row of this.st.allTopics.all()) {
+      this.topicCache.set(row.name, {
+        partitions: row.partitions,
+        retentionMs: row.retention_ms ?? undefined,
+        ends: ends.get(row.name) ?? [],
+      });
+    }
+    this.cacheVersion = version;
+    return this.topicCache;
+  }
+
+  /** Throws a clear error unless `topic` exists in the file now. */
+  private topicNow(topic: string): void {
+    if (!this.st.topic.get(topic)) throw unknownTopic(topic);
+  }
+
+  private committedNow(group: string, topic: string): number[] {
+    const committed = this.st.ends.all(topic).map(() => 0);
+    for (const row of this.st.committed.all(group, topic)) {
+      if (row.partition < committed.length) committed[row.partition] = row.next_offset;
+    }
+    return committed;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw closedError();
+  }
+}
+
+function closedError(): Error {
+  return new Error('embedded log is closed');
+}
+
+function toLogRecord(row: RecordRow): LogRecord {
+  return {
+    topic: row.topic,
+    partition: row.partition,
+    offset: row.offset,
+    key: row.key,
+    value: row.value,
+    headers: row.headers === null ? {} : (JSON.parse(row.headers) as Record<string, string>),
+    timestamp: row.timestamp,
+  };
+}

@@ -1,0 +1,148 @@
+/**
+ * The embedded search index on SQLite FTS5: `docs` holds each message's key and place
+ * (user, mailbox, UID), and a contentless FTS5 table (the text itself stays in the blob
+ * store) indexes from, to, cc, subject, body and attachment names with the `unicode61`
+ * tokenizer, diacritics folded ("cafe" finds "café").
+ *
+ * Per-user isolation is in the index itself: each document carries its owner as a token in
+ * the `owner` column, and every query ANDs it, so FTS5 intersects with that user's posting
+ * list instead of matching everyone's mail and filtering (the `user_id` check stays as well).
+ *
+ * Durability: WAL with `synchronous = FULL`. The index could be rebuilt from the mail store,
+ * but the `index` stage commits its log offsets after `index()` returns, so a write lost to a
+ * power cut would otherwise never be redone; one fsync per batch is cheap.
+ */
+import { createHash } from 'node:crypto';
+import Database from 'better-sqlite3';
+import { buildMatch, FTS_COLUMNS } from './fts-query.ts';
+import type { SearchDocument, SearchHit, SearchIndex, SearchQuery } from './search.ts';
+
+export interface SqliteSearchIndexOptions {
+  /** The SQLite file; created if missing. */
+  readonly path: string;
+}
+
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE docs (
+    id INTEGER PRIMARY KEY,
+    message_key TEXT NOT NULL UNIQUE,
+    user_id TEXT NOT NULL,
+    mailbox_id INTEGER NOT NULL,
+    uid INTEGER NOT NULL,
+    received_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX docs_by_place ON docs (user_id, mailbox_id, uid);
+  CREATE VIRTUAL TABLE fts USING fts5(${FTS_COLUMNS.join(', ')},
+    content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2');
+  `,
+];
+
+interface HitRow {
+  message_key: string;
+  mailbox_id: number;
+  uid: number;
+}
+
+/** The token standing for a user in the `owner` column: one unicode61 token, no user text. */
+export function ownerToken(userId: string): string {
+  return `u${createHash('sha256').update(userId.toLowerCase()).digest('hex').slice(0, 24)}`;
+}
+
+export class SqliteSearchIndex implements SearchIndex {
+  private readonly db: Database.Database;
+  private readonly upsertDoc;
+  private readonly putText;
+  private readonly findDoc;
+  private readonly deleteDoc;
+  private readonly deleteText;
+  private readonly searchUser;
+  private readonly searchMailbox;
+  private closed = false;
+
+  constructor(options: SqliteSearchIndexOptions) {
+    const db = new Database(options.path, { timeout: 5000 });
+    this.db = db;
+    try {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      db.pragma('busy_timeout = 5000');
+      db.transaction(() => {
+        const version = db.pragma('user_version', { simple: true }) as number;
+        if (version > MIGRATIONS.length) throw new Error(`search index schema version ${version} is newer than this code`);
+        for (let i = version; i < MIGRATIONS.length; i++) {
+          db.exec(MIGRATIONS[i]);
+          db.pragma(`user_version = ${i + 1}`);
+        }
+      }).immediate();
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+    this.upsertDoc = db
+      .prepare<[string, string, number, number, number], number>(
+        `INSERT INTO docs (message_key, user_id, mailbox_id, uid, received_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (message_key) DO UPDATE SET user_id = excluded.user_id, mailbox_id = excluded.mailbox_id,
+           uid = excluded.uid, received_at = excluded.received_at
+         RETURNING id`,
+      )
+      .pluck();
+    this.putText = db.prepare(
+      `INSERT OR REPLACE INTO fts (rowid, ${FTS_COLUMNS.join(', ')}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.findDoc = db.prepare<[string], number>('SELECT id FROM docs WHERE message_key = ?').pluck();
+    this.deleteDoc = db.prepare<[number]>('DELETE FROM docs WHERE id = ?');
+    this.deleteText = db.prepare<[number]>('DELETE FROM fts WHERE rowid = ?');
+    const hits = 'SELECT d.message_key, d.mailbox_id, d.uid FROM fts JOIN docs d ON d.id = fts.rowid WHERE fts MATCH ? AND d.user_id = ?';
+    this.searchUser = db.prepare<[string, string, number], HitRow>(`${hits} ORDER BY d.mailbox_id, d.uid LIMIT ?`);
+    this.searchMailbox = db.prepare<[string, string, number, number], HitRow>(
+      `${hits} AND d.mailbox_id = ? ORDER BY d.mailbox_id, d.uid LIMIT ?`,
+    );
+  }
+
+  async index(docs: readonly SearchDocument[]): Promise<void> {
+    this.assertOpen();
+    if (docs.length === 0) return;
+    this.db.transaction(() => {
+      for (const doc of docs) {
+        const id = this.upsertDoc.get(doc.messageKey, doc.userId.toLowerCase(), doc.mailboxId, doc.uid, doc.receivedAt)!;
+        this.putText.run(id, doc.from, doc.to, doc.cc, doc.subject, doc.body, doc.attachments, ownerToken(doc.userId));
+      }
+    }).immediate();
+  }
+
+  async remove(messageKeys: readonly string[]): Promise<void> {
+    this.assertOpen();
+    if (messageKeys.length === 0) return;
+    this.db.transaction(() => {
+      for (const key of messageKeys) {
+        const id = this.findDoc.get(key);
+        if (id === undefined) continue;
+        this.deleteText.run(id);
+        this.deleteDoc.run(id);
+      }
+    }).immediate();
+  }
+
+  async search(query: SearchQuery): Promise<SearchHit[]> {
+    this.assertOpen();
+    const userId = query.userId.toLowerCase();
+    const match = buildMatch(ownerToken(userId), query.terms);
+    const limit = query.limit ?? -1;
+    const rows =
+      query.mailboxId === undefined
+        ? this.searchUser.all(match, userId, limit)
+        : this.searchMailbox.all(match, userId, query.mailboxId, limit);
+    return rows.map((r) => ({ messageKey: r.message_key, mailboxId: r.mailbox_id, uid: r.uid }));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('search index is closed');
+  }
+}

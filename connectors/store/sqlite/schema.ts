@@ -1,0 +1,110 @@
+/**
+ * The embedded mail store's SQLite file: pragmas and the schema, as a list of migrations
+ * applied in order and recorded in `PRAGMA user_version` (migration i brings the file to
+ * version i + 1). Later features (IMAP flags, expunge, folders …) append migrations here;
+ * never edit one that has shipped.
+ *
+ * Durability: WAL with `synchronous = FULL`, so a committed transaction is fsynced before
+ * `deliver()` resolves — the runner commits the log offsets after the store write, so the
+ * store write must already be on disk by then.
+ */
+import Database from 'better-sqlite3';
+
+export type Db = Database.Database;
+
+export const MIGRATIONS: readonly string[] = [
+  // 1: directory, mailboxes, messages, threads.
+  `
+  CREATE TABLE domains (
+    name TEXT PRIMARY KEY
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TABLE users (
+    id TEXT PRIMARY KEY,            -- the lowercase address
+    address TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TABLE mailboxes (
+    id INTEGER PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users (id),
+    name TEXT NOT NULL,
+    special_use TEXT,
+    uidvalidity INTEGER NOT NULL,
+    uidnext INTEGER NOT NULL,
+    highestmodseq INTEGER NOT NULL,
+    subscribed INTEGER NOT NULL DEFAULT 1,
+    UNIQUE (user_id, name)
+  ) STRICT;
+
+  CREATE TABLE messages (
+    id INTEGER PRIMARY KEY,
+    message_key TEXT NOT NULL UNIQUE,
+    user_id TEXT NOT NULL,
+    mailbox_id INTEGER NOT NULL REFERENCES mailboxes (id),
+    uid INTEGER NOT NULL,
+    modseq INTEGER NOT NULL,
+    thread_id TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    flags TEXT NOT NULL,             -- JSON array of flag strings
+    seen INTEGER NOT NULL,           -- 1 when flags hold \\Seen (unseen counts use an index)
+    message_id TEXT,                 -- the Message-ID header as delivered
+    in_reply_to TEXT,
+    refs TEXT NOT NULL,              -- JSON array: the References header's ids
+    subject TEXT NOT NULL,
+    from_json TEXT NOT NULL,
+    to_json TEXT NOT NULL,
+    cc_json TEXT NOT NULL,
+    date INTEGER,
+    skeleton_blob TEXT NOT NULL,
+    parts TEXT NOT NULL,             -- JSON array of { offset, length, blob }
+    UNIQUE (mailbox_id, uid)
+  ) STRICT;
+  -- "Emails by folder, clustered by received time."
+  CREATE INDEX messages_by_received ON messages (user_id, mailbox_id, received_at);
+  CREATE INDEX messages_unseen ON messages (mailbox_id) WHERE seen = 0;
+  CREATE INDEX messages_by_thread ON messages (user_id, thread_id, received_at);
+  CREATE INDEX messages_by_message_id ON messages (user_id, message_id) WHERE message_id IS NOT NULL;
+
+  -- Every Message-ID a user's mail has named (its own or referenced) → its thread.
+  CREATE TABLE threads (
+    user_id TEXT NOT NULL,
+    message_id TEXT NOT NULL,        -- normalized: no angle brackets, trimmed
+    thread_id TEXT NOT NULL,
+    PRIMARY KEY (user_id, message_id)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX threads_by_thread ON threads (user_id, thread_id);
+  `,
+];
+
+/** Opens (creating and migrating if needed) a mail store file. */
+export function openStoreDatabase(path: string): Db {
+  const db = new Database(path, { timeout: 5000 });
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('busy_timeout = 5000');
+    db.pragma('foreign_keys = ON');
+    migrate(db);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  return db;
+}
+
+/** Applies the migrations the file has not seen yet, in one transaction (two processes opening the file at once cannot both migrate). */
+export function migrate(db: Db, migrations: readonly string[] = MIGRATIONS): void {
+  db.transaction(() => {
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > migrations.length) {
+      throw new Error(`mail store schema version ${version} is newer than this code (${migrations.length})`);
+    }
+    for (let i = version; i < migrations.length; i++) {
+      db.exec(migrations[i]);
+      db.pragma(`user_version = ${i + 1}`);
+    }
+  }).immediate();
+}

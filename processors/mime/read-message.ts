@@ -1,0 +1,135 @@
+/**
+ * What the parse stage reads from a raw message, with postal-mime (chosen over mailparser by
+ * bench/parse-compare.ts, see processors/parse.ts). Never throws: a message postal-mime rejects
+ * (nesting or header limits, a parser fault) is read again from its top-level header section
+ * alone, and if even that fails the result is empty but valid.
+ */
+import PostalMime from 'postal-mime';
+import type { Address as PostalAddress, Email } from 'postal-mime';
+import { decodeWords } from 'postal-mime';
+import { convert } from 'html-to-text';
+import type { AddressRecord, AttachmentInfo } from '../../schemas/types.ts';
+import { findHeaderSection } from './headers.ts';
+
+export interface MessageFields {
+  messageId: string | null;
+  inReplyTo: string | null;
+  references: string[];
+  subject: string;
+  from: AddressRecord[];
+  to: AddressRecord[];
+  cc: AddressRecord[];
+  date: number | null;
+  text: string;
+  attachments: AttachmentInfo[];
+}
+
+export interface ReadOptions {
+  /** Cap of `text` in UTF-8 bytes. */
+  readonly maxTextBytes: number;
+}
+
+/** Limits passed to postal-mime; beyond them it rejects and the header-only fallback runs. */
+const PARSER_LIMITS = { maxNestingDepth: 64, maxHeadersSize: 2 * 1024 * 1024, maxRfc822NestingDepth: 4 } as const;
+/** The fallback reads at most this much of the top-level header section. */
+const FALLBACK_HEADER_BYTES = 1024 * 1024;
+
+export async function readMessage(raw: Buffer, options: ReadOptions): Promise<MessageFields> {
+  let email: Email;
+  try {
+    email = await PostalMime.parse(raw, { ...PARSER_LIMITS, attachmentEncoding: 'arraybuffer' });
+  } catch {
+    try {
+      const { headerEnd } = findHeaderSection(raw, 0, raw.length);
+      const head = raw.subarray(0, Math.min(headerEnd, FALLBACK_HEADER_BYTES));
+      email = await PostalMime.parse(Buffer.concat([head, Buffer.from('\r\n\r\n')]), PARSER_LIMITS);
+    } catch {
+      email = { headers: [], headerLines: [], attachments: [] };
+    }
+    email = { ...email, text: undefined, html: undefined, attachments: [] };
+  }
+  return fieldsOf(email, options);
+}
+
+function fieldsOf(email: Email, options: ReadOptions): MessageFields {
+  const references = messageIds(email.references);
+  return {
+    messageId: messageIds(email.messageId)[0] ?? null,
+    inReplyTo: messageIds(email.inReplyTo)[0] ?? null,
+    references,
+    subject: email.subject ?? '',
+    from: addresses(email.from),
+    to: addresses(email.to),
+    cc: addresses(email.cc),
+    date: dateOf(email.date),
+    text: bodyText(email, options.maxTextBytes),
+    attachments: email.attachments.map((a) => ({
+      filename: a.filename,
+      contentType: a.mimeType,
+      size: typeof a.content === 'string' ? Buffer.byteLength(a.content) : a.content.byteLength,
+    })),
+  };
+}
+
+/**
+ * RFC 5322 §3.6.4 msg-ids, angle brackets kept. A header without brackets (seen in the wild)
+ * counts as one id per whitespace-separated word, bracketed so threading compares like with like.
+ */
+export function messageIds(value: string | undefined): string[] {
+  if (!value) return [];
+  const bracketed = value.match(/<[^<>\s]+>/g);
+  if (bracketed) return bracketed;
+  return value
+    .split(/\s+/)
+    .filter((w) => w.length > 0 && w.includes('@'))
+    .map((w) => `<${w}>`);
+}
+
+/** Groups flattened (RFC 5322 §3.4 group members count as recipients). */
+function addresses(value: PostalAddress | PostalAddress[] | undefined): AddressRecord[] {
+  const out: AddressRecord[] = [];
+  for (const a of Array.isArray(value) ? value : value ? [value] : []) {
+    for (const m of a.group ?? [a]) {
+      let address = m.address ?? '';
+      // RFC 2047 §5 forbids encoded-words in an addr-spec, but some senders encode an
+      // internationalized local part that way; read it as they meant it (as mailparser does).
+      if (address.includes('=?')) address = decodeWords(address);
+      out.push({ name: m.name ?? '', address });
+    }
+  }
+  return out;
+}
+
+function dateOf(value: string | undefined): number | null {
+  if (!value) return null;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? null : ms;
+}
+
+function bodyText(email: Email, maxBytes: number): string {
+  if (email.text) return capUtf8(email.text, maxBytes);
+  if (!email.html) return '';
+  // Converting is linear but not cheap: a few times the cap of HTML is plenty of text.
+  const html = email.html.length > maxBytes * 4 ? email.html.slice(0, maxBytes * 4) : email.html;
+  return capUtf8(convert(html, HTML_TO_TEXT).replace(/\u00a0/g, ' '), maxBytes);
+}
+
+/** Text for the index: no wrapping, no images, headings and table headers in their own case. */
+const HTML_TO_TEXT = {
+  wordwrap: false as const,
+  selectors: [
+    { selector: 'img', format: 'skip' },
+    ...['h1', 'h2', 'h3', 'h4', 'h5', 'h6'].map((selector) => ({ selector, options: { uppercase: false } })),
+    { selector: 'table', format: 'dataTable', options: { uppercaseHeaderCells: false } },
+  ],
+};
+
+/** At most `maxBytes` of UTF-8, cut on a character boundary. */
+export function capUtf8(text: string, maxBytes: number): string {
+  if (text.length <= maxBytes / 3) return text;
+  const bytes = Buffer.from(text.length > maxBytes ? text.slice(0, maxBytes) : text, 'utf8');
+  if (bytes.length <= maxBytes && text.length <= maxBytes) return text;
+  let end = Math.min(maxBytes, bytes.length);
+  while (end > 0 && end < bytes.length && (bytes[end] & 0xc0) === 0x80) end--;
+  return bytes.toString('utf8', 0, end);
+}

@@ -1,0 +1,60 @@
+/**
+ * Test support for the parse and split-attachments tests: real Resources over a temp dir (file
+ * blob store, SQLite store and search, in-process push) and InputRecord builders.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import { FsBlobStore } from '../../connectors/blob/fs.ts';
+import { SqliteMailStore } from '../../connectors/store/sqlite.ts';
+import { SqliteSearchIndex } from '../../connectors/search/sqlite.ts';
+import { InProcessPushBus } from '../../connectors/push/push.ts';
+import type { InputRecord, Resources } from '../processor.ts';
+import type { MailReceived } from '../../schemas/types.ts';
+
+export interface TestResources extends Resources {
+  readonly dir: string;
+  close(): Promise<void>;
+}
+
+export function openTestResources(): TestResources {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-'));
+  const blobs = new FsBlobStore({ dir: path.join(dir, 'blobs') });
+  const store = new SqliteMailStore({ path: path.join(dir, 'store.db') });
+  const search = new SqliteSearchIndex({ path: path.join(dir, 'search.db') });
+  return {
+    dir,
+    blobs,
+    store,
+    search,
+    push: new InProcessPushBus(),
+    logger: pino({ level: 'silent' }),
+    now: () => 1_736_157_600_000,
+    async close() {
+      await Promise.all([blobs.close(), store.close(), search.close()]);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function receivedFor(rawBlob: string, size: number, ingressId = 'ing-1', recipient = 'Bob@Example.test'): MailReceived {
+  return {
+    ingressId,
+    userId: recipient.toLowerCase(),
+    recipient,
+    mailFrom: 'alice@example.org',
+    source: 'smtp',
+    remoteAddress: '127.0.0.1',
+    helo: 'mx.example.org',
+    receivedAt: 1_736_157_601_000,
+    rawBlob,
+    size,
+    mailbox: 'INBOX',
+    flags: [],
+  };
+}
+
+export function inputRecord<T>(topic: string, key: string, value: T, offset = 0): InputRecord<T> {
+  return { topic, partition: 0, offset, key, value, headers: {}, timestamp: 1_736_157_601_000 };
+}

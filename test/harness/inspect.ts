@@ -1,0 +1,89 @@
+/**
+ * Reading a data folder from a test while the server runs in another process: the store, the
+ * index and /metrics, as an operator's tools would.
+ */
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { SqliteMailStore } from '../../connectors/store/sqlite.ts';
+import { SqliteSearchIndex } from '../../connectors/search/sqlite.ts';
+import type { StoredMessage } from '../../connectors/store/store.ts';
+import { ROOT } from './server.ts';
+
+export function openStoreOf(dataDir: string): SqliteMailStore {
+  return new SqliteMailStore({ path: join(dataDir, 'mail.db') });
+}
+
+export function openSearchOf(dataDir: string): SqliteSearchIndex {
+  return new SqliteSearchIndex({ path: join(dataDir, 'search.db') });
+}
+
+/** Every message of every mailbox of `users`. */
+export async function allMessages(store: SqliteMailStore, users: readonly string[]): Promise<StoredMessage[]> {
+  const out: StoredMessage[] = [];
+  for (const u of users) {
+    for (const box of await store.mailboxes(u)) {
+      let after = 0;
+      for (;;) {
+        const page = await store.messages(box.id, after, 1000);
+        if (page.length === 0) break;
+        out.push(...page);
+        after = page[page.length - 1].uid;
+      }
+    }
+  }
+  return out;
+}
+
+export async function scrape(httpPort: number): Promise<string> {
+  const res = await fetch(`http://127.0.0.1:${httpPort}/metrics`);
+  if (!res.ok) throw new Error(`/metrics answered ${res.status}`);
+  return res.text();
+}
+
+/** Sum of a metric's samples whose labels include `labels`. */
+export function metricSum(text: string, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name + '{') && !line.startsWith(name + ' ')) continue;
+    if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
+export interface SendEvent {
+  ack?: string;
+  fail?: string;
+  rcpt?: string;
+  thread?: number;
+  n?: number;
+  done?: boolean;
+  left?: number;
+  error?: string;
+}
+
+/** Runs test/clients/smtp_send.py (Python's smtplib) and returns its events. */
+export function pythonSend(args: Record<string, string | number>, onEvent?: (e: SendEvent) => void): Promise<SendEvent[]> {
+  const argv = [join(ROOT, 'test/clients/smtp_send.py'), ...Object.entries(args).flatMap(([k, v]) => [`--${k}`, String(v)])];
+  return new Promise((resolve, reject) => {
+    const child = spawn('python3', argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const events: SendEvent[] = [];
+    let buf = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let i: number;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        if (!line.trim()) continue;
+        const e = JSON.parse(line) as SendEvent;
+        events.push(e);
+        onEvent?.(e);
+      }
+    });
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => (code === 0 ? resolve(events) : reject(new Error(`smtp_send.py exited ${code}: ${err}`))));
+  });
+}
