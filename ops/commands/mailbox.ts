@@ -8,7 +8,7 @@ import { openApp } from '../app.ts';
 import { createLogger } from '../logger.ts';
 import { exportMailbox } from '../mailbox/export.ts';
 import { importMailbox } from '../mailbox/import.ts';
-import { createProgress } from '../mailbox/progress.ts';
+import { createProgress, formatExportSummary, formatImportSummary, printSummary } from '../mailbox/progress.ts';
 import { drainPipeline } from '../drain.ts';
 import { runningServerPid } from '../server-lock.ts';
 import { schemaType } from '../../schemas/registry.ts';
@@ -31,25 +31,26 @@ export const mailboxCommand: Command = {
         const format = values.format ?? 'mbox';
         if (format !== 'mbox' && format !== 'maildir') throw new UsageError(`unknown format ${format} (mbox or maildir)`);
         if (!values.out) throw new UsageError('--out PATH is required');
-        const progress = createProgress('export');
-        const result = await exportMailbox({ store: app.store, blobs: app.blobs }, address, { format, out: values.out, onProgress: progress.update });
+        const started = Date.now();
+        const progress = createProgress({ label: `export ${address}` });
+        const result = await exportMailbox({ store: app.store, blobs: app.blobs }, address, { format, out: values.out, onProgress: (d, t) => progress.update(d, t) });
         progress.stop();
-        process.stdout.write(`exported ${result.messages} message(s) from ${result.mailboxes} mailbox(es), ${result.bytes} bytes, to ${values.out} (${format})\n`);
+        printSummary(formatExportSummary(address, result, values.out, Date.now() - started));
         return 0;
       }
       if (!path) throw new UsageError('expected the path of an mbox file or a Maildir');
       const received = schemaType('MailReceived');
       await app.log.ensureTopics(app.topologies.flatMap((t) => [...t.topics.values()].map((topic) => ({ name: topic.name, partitions: topic.partitions, retentionMs: topic.retentionMs }))));
-      const progress = createProgress('import');
+      const started = Date.now();
+      const progress = createProgress({ label: `import ${address}` });
       const result = await importMailbox(
         { log: app.log, blobs: app.blobs, store: app.store, logger, encode: (v: MailReceived) => received.toBuffer(v) },
         address,
         path,
-        { onProgress: progress.update },
+        { onProgress: (d, t) => progress.update(d, t) },
       );
       progress.stop();
-      const boxes = Object.entries(result.mailboxes).map(([name, n]) => `${name} ${n}`).join(', ');
-      process.stdout.write(`imported ${result.imported} message(s)${boxes ? ` (${boxes})` : ''}, ${result.duplicates} duplicate(s) skipped, ${result.failed} failed\n`);
+      printSummary(formatImportSummary(address, result, Date.now() - started));
       if (runningServerPid(config.dataDir) === null) {
         process.stdout.write('no server is running on this data folder: storing them now…\n');
         await drainPipeline(app);

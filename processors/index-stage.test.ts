@@ -1,0 +1,148 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FsBlobStore } from '../connectors/blob/fs.ts';
+import { InProcessPushBus } from '../connectors/push/push.ts';
+import { SqliteSearchIndex } from '../connectors/search/sqlite.ts';
+import { SqliteMailStore } from '../connectors/store/sqlite.ts';
+import type { MailboxCommand, MailboxEvent } from '../schemas/types.ts';
+import { indexProcessor, renderAddresses } from './index-stage.ts';
+import type { InputRecord, Resources } from './processor.ts';
+import { storeProcessor } from './store.ts';
+
+const ALICE = 'alice@example.test';
+
+function event(n: number, over: Partial<NonNullable<MailboxEvent['delivered']>> = {}, userId = ALICE): MailboxEvent {
+  return {
+    eventId: `deliver:key-${n}`,
+    userId,
+    at: 1_700_000_000_000,
+    delivered: {
+      messageKey: `key-${n}`,
+      mailboxId: 1,
+      mailbox: 'INBOX',
+      uid: n,
+      modseq: n,
+      threadId: `t${n}`,
+      receivedAt: 1_700_000_000_000 + n,
+      size: 100,
+      subject: `subject ${n}`,
+      from: [{ name: 'Bob Sender', address: 'bob@remote.test' }],
+      to: [{ name: '', address: userId }],
+      cc: [],
+      text: `plain body ${n}`,
+      attachmentNames: [],
+      ...over,
+    },
+  };
+}
+
+function input<T>(value: T, offset = 0, key = ALICE): InputRecord<T> {
+  return { topic: 'mailbox.events', partition: 0, offset, key, value, headers: {}, timestamp: 0 };
+}
+
+describe('index stage', () => {
+  let dir: string;
+  let resources: Resources;
+
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-'));
+    resources = {
+      blobs: new FsBlobStore({ dir: path.join(dir, 'blobs') }),
+      store: new SqliteMailStore({ path: path.join(dir, 'store.db') }),
+      search: new SqliteSearchIndex({ path: path.join(dir, 'search.db') }),
+      push: new InProcessPushBus(),
+      logger: pino({ level: 'silent' }),
+      now: Date.now,
+    };
+  });
+  afterEach(async () => {
+    await resources.store.close();
+    await resources.search.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const keys = async (field: 'from' | 'to' | 'cc' | 'subject' | 'body' | 'attachments' | 'text', value: string, userId = ALICE) =>
+    (await resources.search.search({ userId, terms: [{ field, value }] })).map((h) => h.messageKey);
+
+  it('is a sink named index reading MailboxEvent', () => {
+    expect(indexProcessor.name).toBe('index');
+    expect(indexProcessor.spec).toMatchObject({ input: 'MailboxEvent', output: null });
+  });
+
+  it('indexes a delivery so that search finds it by body word, sender, recipient and attachment', async () => {
+    const stage = indexProcessor.create({}, resources);
+    const outputs = await stage.process(
+      input(event(1, { text: 'the quarterly figures are attached', attachmentNames: ['q3-report.pdf', 'notes.txt'], cc: [{ name: 'Cyril', address: 'cy@x.test' }] })),
+    );
+    expect(outputs).toEqual([]);
+    expect(await keys('body', 'quarterly')).toEqual(['key-1']);
+    expect(await keys('from', 'Bob Sender')).toEqual(['key-1']);
+    expect(await keys('from', 'bob@remote.test')).toEqual(['key-1']);
+    expect(await keys('to', ALICE)).toEqual(['key-1']);
+    expect(await keys('cc', 'cyril')).toEqual(['key-1']);
+    expect(await keys('attachments', 'report')).toEqual(['key-1']);
+    expect(await keys('subject', 'subject')).toEqual(['key-1']);
+    expect(await keys('body', 'quarterly', 'someone@else.test')).toEqual([]);
+  });
+
+  it('indexes a batch in one call, is idempotent on replay, and ignores events that are not deliveries', async () => {
+    const stage = indexProcessor.create({}, resources);
+    const other: MailboxEvent = { eventId: 'e', userId: ALICE, at: 0, delivered: null };
+    const records = [input(event(1)), input(other, 1), input(event(2, { mailboxId: 2 }), 2)];
+    expect(await stage.processBatch!(records)).toEqual([[], [], []]);
+    expect(await stage.processBatch!(records)).toEqual([[], [], []]);
+    const hits = await resources.search.search({ userId: ALICE, terms: [{ field: 'body', value: 'plain body' }] });
+    expect(hits).toEqual([
+      { messageKey: 'key-1', mailboxId: 1, uid: 1 },
+      { messageKey: 'key-2', mailboxId: 2, uid: 2 },
+    ]);
+  });
+
+  it('finds mail delivered through the store stage by a word of its body', async () => {
+    await resources.store.addDomain('example.test');
+    await resources.store.addUser(ALICE, 'hash');
+    const cmd: MailboxCommand = {
+      commandId: 'c1',
+      userId: ALICE,
+      issuedAt: 1,
+      deliver: {
+        messageKey: 'ingress-1:alice',
+        mailbox: 'INBOX',
+        flags: [],
+        receivedAt: 5,
+        size: 10,
+        rawBlob: 'f'.repeat(64),
+        skeletonBlob: 'f'.repeat(64),
+        parts: [],
+        messageId: null,
+        inReplyTo: null,
+        references: [],
+        subject: 'Lunch',
+        from: [{ name: 'Bob', address: 'bob@remote.test' }],
+        to: [{ name: 'Alice', address: ALICE }],
+        cc: [],
+        date: null,
+        text: 'shall we meet at the harbour',
+        attachmentNames: [],
+      },
+    };
+    const [[out]] = await storeProcessor.create({}, resources).processBatch!([input(cmd)]);
+    await indexProcessor.create({}, resources).process(input(out.value));
+    const inbox = await resources.store.mailbox(ALICE, 'INBOX');
+    expect(await resources.search.search({ userId: ALICE, mailboxId: inbox!.id, terms: [{ field: 'text', value: 'harbour' }] })).toEqual([
+      { messageKey: 'ingress-1:alice', mailboxId: inbox!.id, uid: 1 },
+    ]);
+  });
+
+  it('renders addresses as "Name <address>" joined by ", "', () => {
+    expect(
+      renderAddresses([
+        { name: 'Bob', address: 'bob@x.test' },
+        { name: '', address: 'eve@y.test' },
+      ]),
+    ).toBe('Bob <bob@x.test>, eve@y.test');
+  });
+});

@@ -1,0 +1,89 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FsBlobStore } from '../connectors/blob/fs.ts';
+import { InProcessPushBus } from '../connectors/push/push.ts';
+import { SqliteSearchIndex } from '../connectors/search/sqlite.ts';
+import { SqliteMailStore } from '../connectors/store/sqlite.ts';
+import type { MailboxEvent } from '../schemas/types.ts';
+import type { InputRecord, Resources } from './processor.ts';
+import { pushProcessor } from './push.ts';
+
+const ALICE = 'alice@example.test';
+
+const event: MailboxEvent = {
+  eventId: 'deliver:key-1',
+  userId: ALICE,
+  at: 1,
+  delivered: {
+    messageKey: 'key-1',
+    mailboxId: 1,
+    mailbox: 'INBOX',
+    uid: 1,
+    modseq: 1,
+    threadId: 't1',
+    receivedAt: 1,
+    size: 1,
+    subject: 'hello',
+    from: [],
+    to: [],
+    cc: [],
+    text: '',
+    attachmentNames: [],
+  },
+};
+
+const input = (value: MailboxEvent): InputRecord<MailboxEvent> => ({
+  topic: 'mailbox.events',
+  partition: 0,
+  offset: 0,
+  key: value.userId,
+  value,
+  headers: {},
+  timestamp: 0,
+});
+
+describe('push stage', () => {
+  let dir: string;
+  let bus: InProcessPushBus;
+  let resources: Resources;
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-'));
+    bus = new InProcessPushBus();
+    resources = {
+      blobs: new FsBlobStore({ dir: path.join(dir, 'blobs') }),
+      store: new SqliteMailStore({ path: path.join(dir, 'store.db') }),
+      search: new SqliteSearchIndex({ path: path.join(dir, 'search.db') }),
+      push: bus,
+      logger: pino({ level: 'silent' }),
+      now: Date.now,
+    };
+  });
+  afterEach(async () => {
+    await resources.store.close();
+    await resources.search.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('is a sink named push reading MailboxEvent', () => {
+    expect(pushProcessor.name).toBe('push');
+    expect(pushProcessor.spec).toMatchObject({ input: 'MailboxEvent', output: null });
+  });
+
+  it('publishes each event to the user’s subscribers only, and outputs nothing', async () => {
+    const forAlice: MailboxEvent[] = [];
+    const forBob: MailboxEvent[] = [];
+    const everyone: MailboxEvent[] = [];
+    bus.subscribe(ALICE, (e) => forAlice.push(e));
+    bus.subscribe('bob@example.test', (e) => forBob.push(e));
+    bus.subscribeAll((e) => everyone.push(e));
+    const stage = pushProcessor.create({}, resources);
+    expect(await stage.process(input(event))).toEqual([]);
+    expect(forAlice).toEqual([event]);
+    expect(forBob).toEqual([]);
+    expect(everyone).toEqual([event]);
+  });
+});
