@@ -59,6 +59,11 @@ const configSchema = z
         maxSize: size.default(50 * 1024 * 1024),
         maxRecipients: z.coerce.number().int().positive().default(100),
         idleTimeout: duration.default(300_000),
+        /** Reverse DNS of each client for the Received: header (off by default: it asks the system's resolver). */
+        reverseLookup: z
+          .union([z.boolean(), z.enum(['true', 'false'])])
+          .transform((v) => v === true || v === 'true')
+          .default(false),
       })
       .strict()
       .prefault({}),

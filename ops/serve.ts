@@ -60,6 +60,14 @@ export async function serve(config: Readonly<Config>, logger: Logger): Promise<R
     maxSize: config.smtp.maxSize,
     maxRecipients: config.smtp.maxRecipients,
     idleTimeoutMs: config.smtp.idleTimeout,
+    reverseLookup: config.smtp.reverseLookup,
+    metrics: {
+      accepted: (recipients) => {
+        metrics.smtpMessages.inc({ listener: 'smtp', outcome: 'accepted' });
+        metrics.smtpRecipients.inc({ listener: 'smtp' }, recipients);
+      },
+      rejected: (code) => metrics.smtpMessages.inc({ listener: 'smtp', outcome: code >= 500 ? 'rejected' : 'deferred' }),
+    },
     tls: tlsFor(config, logger),
     encode: (value: MailReceived) => receivedType.toBuffer(value),
   });
