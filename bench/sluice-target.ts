@@ -1,0 +1,149 @@
+/**
+ * Sluice under the benchmark: a fresh data folder, the bench domain and users written straight
+ * into `mail.db`, `sluice serve` as a child process, and one measured run: the load in flight
+ * while `/metrics` is polled until the index stage has indexed every accepted message.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SqliteMailStore } from '../connectors/store/sqlite.ts';
+import { hashPassword } from '../ops/password.ts';
+import { startSluice, type RunningSluice } from '../test/harness/server.ts';
+import { bucketDelta, counterValue, histogramBuckets, histogramQuantile, type Bucket } from './prom.ts';
+import { monotonicSeconds, processCpuSeconds } from './proc.ts';
+
+const INDEXED = { name: 'sluice_stage_records_total', labels: { stage: 'index', outcome: 'ok' } };
+const DEAD = { name: 'sluice_stage_records_total', labels: { outcome: 'dead_letter' } };
+const TO_SEARCHABLE = { name: 'sluice_since_received_seconds', labels: { stage: 'index' } };
+
+export interface SluiceOptions {
+  readonly domain: string;
+  readonly users: number;
+  readonly password: string;
+  /** Keep the data folder after stop (for a look inside). */
+  readonly keep?: boolean;
+}
+
+/** What one run measured on the server side. */
+export interface ServerSide {
+  /** Messages the index stage indexed during the run (ok outcome). */
+  readonly indexed: number;
+  /** CLOCK_MONOTONIC when the poll first saw every expected message indexed; undefined if never. */
+  readonly tIndexed?: number;
+  /** Server CPU seconds from just before the load until tIndexed (or the end of waiting). */
+  readonly cpuSeconds: number;
+  /** Records dead-lettered by any stage during the run. */
+  readonly deadLettered: number;
+  /** 250 → searchable, bucket estimates (seconds). */
+  readonly toSearchable: { readonly count: number; readonly p50: number; readonly p99: number; readonly buckets: Bucket[] };
+}
+
+export class BenchSluice {
+  private constructor(
+    private readonly server: RunningSluice,
+    readonly dataDir: string,
+    private readonly keep: boolean,
+  ) {}
+
+  static async start(options: SluiceOptions): Promise<BenchSluice> {
+    const dataDir = mkdtempSync(join(tmpdir(), 'sluice-bench-data-'));
+    const store = new SqliteMailStore({ path: join(dataDir, 'mail.db') });
+    try {
+      await store.addDomain(options.domain);
+      const hash = await hashPassword(options.password); // one scrypt hash for all: same password
+      for (let i = 1; i <= options.users; i++) await store.addUser(`u${i}@${options.domain}`, hash);
+    } finally {
+      await store.close();
+    }
+    const server = await startSluice({ dataDir });
+    return new BenchSluice(server, dataDir, options.keep ?? false);
+  }
+
+  get smtpPort(): number {
+    return this.server.smtpPort;
+  }
+  get pid(): number {
+    return this.server.child.pid!;
+  }
+  get pidFile(): string {
+    return join(this.dataDir, 'serve.pid');
+  }
+  stderr(): string {
+    return this.server.stderr();
+  }
+
+  async scrape(): Promise<string> {
+    if (this.server.child.exitCode !== null) throw new Error(`sluice exited (${this.server.child.exitCode}):\n${this.stderr().slice(-2000)}`);
+    const res = await fetch(`http://127.0.0.1:${this.server.httpPort}/metrics`);
+    if (!res.ok) throw new Error(`GET /metrics: ${res.status}`);
+    return res.text();
+  }
+
+  /**
+   * Runs `load` while polling `/metrics` every `pollMs`, until the index stage has indexed as
+   * many messages as the load got accepted (`expected` until the load reports its count), or
+   * `drainTimeoutS` after the load ended.
+   */
+  async measure<T extends { accepted: number }>(load: () => Promise<T>, expected: number, pollMs: number, drainTimeoutS: number): Promise<{ load: T; server: ServerSide }> {
+    const before = await this.scrape();
+    const indexed0 = counterValue(before, INDEXED.name, INDEXED.labels);
+    const dead0 = counterValue(before, DEAD.name, DEAD.labels);
+    const buckets0 = histogramBuckets(before, TO_SEARCHABLE.name, TO_SEARCHABLE.labels);
+    const cpu0 = processCpuSeconds(this.pid);
+
+    let target = expected;
+    let loadEnd: number | undefined;
+    let failure: unknown;
+    const loading = load().then(
+      (r) => {
+        target = r.accepted;
+        loadEnd = monotonicSeconds();
+        return r;
+      },
+      (e: unknown) => {
+        failure = e;
+        loadEnd = monotonicSeconds();
+        return undefined;
+      },
+    );
+    let tIndexed: number | undefined;
+    let cpu1 = cpu0;
+    let indexed = 0;
+    for (;;) {
+      const text = await this.scrape();
+      const now = monotonicSeconds();
+      indexed = counterValue(text, INDEXED.name, INDEXED.labels) - indexed0;
+      if (tIndexed === undefined && target > 0 && indexed >= target) {
+        tIndexed = now;
+        cpu1 = processCpuSeconds(this.pid);
+      }
+      if (loadEnd !== undefined && (tIndexed !== undefined || target === 0 || now > loadEnd + drainTimeoutS)) break;
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+    const result = await loading;
+    if (failure !== undefined || result === undefined) throw failure;
+    if (tIndexed === undefined) cpu1 = processCpuSeconds(this.pid);
+    const after = await this.scrape();
+    const buckets = bucketDelta(buckets0, histogramBuckets(after, TO_SEARCHABLE.name, TO_SEARCHABLE.labels));
+    return {
+      load: result,
+      server: {
+        indexed,
+        tIndexed,
+        cpuSeconds: cpu1 - cpu0,
+        deadLettered: counterValue(after, DEAD.name, DEAD.labels) - dead0,
+        toSearchable: {
+          count: buckets.length ? buckets[buckets.length - 1].count : 0,
+          p50: histogramQuantile(0.5, buckets),
+          p99: histogramQuantile(0.99, buckets),
+          buckets,
+        },
+      },
+    };
+  }
+
+  async stop(): Promise<void> {
+    await this.server.stop();
+    if (!this.keep) rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
