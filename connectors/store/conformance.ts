@@ -190,11 +190,13 @@ export function runMailStoreConformance(name: string, newStore: () => Promise<Ma
         expect(inbox?.highestModseq).toBe(later[0].message.modseq);
       });
 
-      it('delivers to an unknown mailbox name into INBOX, and to "inbox" in any case', async () => {
-        const [r1, r2] = await store.deliver([req(alice, { mailbox: 'Nope' }), req(alice, { mailbox: 'InBox' })]);
-        expect(r1.message.mailbox).toBe('INBOX');
+      it('creates a mailbox the user does not have (an imported folder), and delivers to "inbox" in any case', async () => {
+        const [r1, r2, r3] = await store.deliver([req(alice, { mailbox: 'Projects/2026' }), req(alice, { mailbox: 'InBox' }), req(alice, { mailbox: 'Projects/2026' })]);
+        expect(r1.message.mailbox).toBe('Projects/2026');
+        expect(r1.message.uid).toBe(1);
+        expect(r3.message.uid).toBe(2);
         expect(r2.message.mailbox).toBe('INBOX');
-        expect(r2.message.uid).toBe(2);
+        expect((await store.mailbox(alice, 'Projects/2026'))?.specialUse).toBeNull();
       });
 
       it('counts unseen messages: \\Seen marks a message seen', async () => {

@@ -175,14 +175,25 @@ export class SqliteMailStore implements MailStore {
     this.db.close();
   }
 
+  /**
+   * The mailbox a delivery goes to; a name the user does not have yet (an imported folder) is
+   * created, as IMAP APPEND's [TRYCREATE] would let a client do (RFC 9051 §6.3.12).
+   */
+  private targetMailbox(userId: string, name: string): TargetMailbox | undefined {
+    const found = this.st.target.get(userId, name);
+    if (found || this.st.user.get(userId) === undefined) return found;
+    if (!name.trim() || name.length > 1000) return this.st.target.get(userId, 'INBOX');
+    this.st.insertMailbox.run(userId, name, null, Math.floor(Date.now() / 1000));
+    return this.st.target.get(userId, name);
+  }
+
   /** One delivery, inside `deliver`'s transaction. */
   private deliverOne(request: DeliverRequest): DeliverResult {
     const existing = this.st.byKey.get(request.messageKey);
     if (existing) return { created: false, message: toMessage(existing) };
 
     const userId = request.userId.toLowerCase();
-    const target =
-      this.st.target.get(userId, mailboxName(request.mailbox)) ?? this.st.target.get(userId, 'INBOX');
+    const target = this.targetMailbox(userId, mailboxName(request.mailbox));
     if (!target) throw new Error(`cannot deliver ${request.messageKey}: unknown user ${userId}`);
     const uid = target.uidnext;
     const modseq = target.highestmodseq + 1;

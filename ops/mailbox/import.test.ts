@@ -109,14 +109,14 @@ describe('importMailbox', () => {
       expect(byBlob.get(sha(noDate))).toMatchObject({ mailbox: 'Junk', flags: [], receivedAt: Date.UTC(2020, 1, 2) });
     }));
 
-  it('warns when a folder has no mailbox of that name (the store then delivers to INBOX)', () =>
+  it('says when a folder has no mailbox of that name yet (the store then creates it)', () =>
     withEnv(async (env) => {
       const root = path.join(env.dir, 'Maildir');
       const w = await openMaildirWriter(root);
       await w.write('Work/Projects', message(1));
       await w.write('Sent', message(2));
       const lines: string[] = [];
-      const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(line) });
+      const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
       const result = await importMailbox({ ...env, logger }, ALICE, root);
       expect(result.mailboxes).toEqual({ Sent: 1, 'Work/Projects': 1 });
       expect(lines.map((l) => (JSON.parse(l) as { mailbox: string }).mailbox)).toEqual(['Work/Projects']);

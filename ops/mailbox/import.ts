@@ -130,7 +130,7 @@ export async function importMailbox(deps: ImportDeps, address: string, path: str
         if (!checkedMailboxes.has(item.mailbox)) {
           checkedMailboxes.add(item.mailbox);
           if ((await deps.store.mailbox(user.id, item.mailbox)) === null) {
-            deps.logger.warn({ mailbox: item.mailbox }, 'import: the user has no such mailbox; the store delivers its messages to INBOX');
+            deps.logger.info({ mailbox: item.mailbox }, 'import: a new mailbox; the store creates it');
           }
         }
         batch.push({

@@ -1,0 +1,214 @@
+/**
+ * `npm run bench`: Sluice beside Postfix + Dovecot under the same SMTP load, interleaved in one
+ * run (Sluice c=1, Postfix c=1, Sluice c=4, …, repeated), then Sluice paced at half its peak
+ * end-to-end rate. Writes bench-results/bench-<stamp>.{jsonl,md} and prints the tables.
+ * Options: --messages 2000 --reps 3 --sizes 5k,50k --concurrency 1,4,16 --only sluice|postfix
+ * --no-half-peak --warmup 200 --poll-ms 50 (see bench/README.md).
+ */
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem, release } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Anchor, ANCHOR_IMAP_PORT, ANCHOR_PIDFILES, ANCHOR_SMTP_PORT } from './anchor.ts';
+import { pacedSend, smtpLoad, type LoadEnv, type LoadSpec } from './load.ts';
+import { halfPeakTable, loadTable, median, type RunRecord } from './report.ts';
+import { BenchSluice, type ServerSide } from './sluice-target.ts';
+
+const ROOT = resolve(fileURLToPath(import.meta.url), '../..');
+const { values: opt } = parseArgs({
+  options: {
+    messages: { type: 'string', default: '2000' },
+    reps: { type: 'string', default: '3' },
+    sizes: { type: 'string', default: '5k,50k' },
+    concurrency: { type: 'string', default: '1,4,16' },
+    only: { type: 'string' },
+    'no-half-peak': { type: 'boolean', default: false },
+    'half-peak-connections': { type: 'string', default: '4' },
+    warmup: { type: 'string', default: '200' },
+    'poll-ms': { type: 'string', default: '50' },
+    'drain-timeout': { type: 'string', default: '180' },
+    shared: { type: 'string', default: resolve(ROOT, '../shared/bench') },
+    'cache-dir': { type: 'string', default: '/var/tmp/bench-msg-cache' },
+    out: { type: 'string', default: join(ROOT, 'bench-results') },
+    keep: { type: 'boolean', default: false },
+  },
+});
+
+const messages = Number(opt.messages);
+const reps = Number(opt.reps);
+const sizes = opt.sizes.split(',');
+const concurrencies = opt.concurrency.split(',').map(Number);
+const withSluice = opt.only !== 'postfix';
+const withPostfix = opt.only !== 'sluice';
+const pollMs = Number(opt['poll-ms']);
+const drainS = Number(opt['drain-timeout']);
+const env: LoadEnv = { sharedDir: opt.shared, cacheDir: opt['cache-dir'], users: 100, rcptPattern: 'u{n}@bench.test' };
+const SLUICE = { domain: 'bench.test', users: 100, password: 'pw', keep: opt.keep };
+
+const stamp = new Date().toISOString().replace(/[:.]/g, '').slice(0, 15);
+mkdirSync(opt.out, { recursive: true });
+const jsonlPath = join(opt.out, `bench-${stamp}.jsonl`);
+const mdPath = join(opt.out, `bench-${stamp}.md`);
+const records: RunRecord[] = [];
+let current: BenchSluice | undefined;
+
+function log(line: string): void {
+  console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
+}
+
+function keep(r: RunRecord): void {
+  records.push(r);
+  appendFileSync(jsonlPath, JSON.stringify(r) + '\n');
+  const f = (x: number | undefined, d = 0) => (x === undefined ? '–' : x.toFixed(d));
+  log(
+    `  ${r.server} ${r.kind} ${r.size} c=${r.concurrency}: accepted ${f(r.acceptedPerS)}/s, e2e ${f(r.e2ePerS)}/s` +
+      (r.searchableP99Ms !== undefined ? `, 250→searchable p50 ${f(r.searchableP50Ms, 1)} p99 ${f(r.searchableP99Ms, 1)} ms` : '') +
+      `, CPU ${f(r.cpuMsPerMsg, 2)} ms/msg${r.failed ? `, FAILED ${r.failed}` : ''}${r.note ? ` (${r.note})` : ''}`,
+  );
+}
+
+/** Sluice fields common to the load and half-peak runs, from what the server side measured. */
+function sluiceFields(server: ServerSide, accepted: number, tStart: number) {
+  const complete = server.tIndexed !== undefined;
+  return {
+    e2ePerS: complete ? accepted / (server.tIndexed! - tStart) : undefined,
+    searchableP50Ms: server.toSearchable.p50 * 1000,
+    searchableP99Ms: server.toSearchable.p99 * 1000,
+    cpuMsPerMsg: accepted ? (server.cpuSeconds * 1000) / accepted : undefined,
+    note: [
+      complete ? '' : `only ${server.indexed} of ${accepted} indexed within ${drainS} s`,
+      server.deadLettered ? `${server.deadLettered} dead-lettered` : '',
+    ].filter(Boolean).join('; ') || undefined,
+  };
+}
+
+/** A fresh Sluice, warmed up (not measured), then `body`, then stopped. */
+async function withFreshSluice<T>(size: string, body: (s: BenchSluice) => Promise<T>): Promise<T> {
+  const s = await BenchSluice.start(SLUICE);
+  current = s;
+  try {
+    const warm = Number(opt.warmup);
+    if (warm > 0) {
+      await s.measure(() => smtpLoad(env, s.smtpPort, { size, concurrency: 4, messages: warm }, [], 'warmup').then((r) => r.record), warm, pollMs, drainS);
+    }
+    return await body(s);
+  } finally {
+    current = undefined;
+    await s.stop();
+  }
+}
+
+async function sluiceLoad(spec: LoadSpec, rep: number): Promise<RunRecord> {
+  return withFreshSluice(spec.size, async (s) => {
+    const { load, server } = await s.measure(
+      () => smtpLoad(env, s.smtpPort, spec, ['--server-pidfile', s.pidFile], `sluice-${spec.size}-c${spec.concurrency}`).then((r) => ({ ...r, accepted: r.record.accepted })),
+      spec.messages,
+      pollMs,
+      drainS,
+    );
+    const rec = load.record;
+    return {
+      server: 'sluice', kind: 'load', ...spec, rep, at: new Date().toISOString(),
+      accepted: rec.accepted, failed: rec.failed, acceptedPerS: rec.accepted_per_s,
+      clientP50Ms: rec.data_latency.p50_ms, clientP99Ms: rec.data_latency.p99_ms,
+      machineBusyCores: rec.cpu_send.machine_busy_cores,
+      ...sluiceFields(server, rec.accepted, load.tStart),
+      detail: { smtpLoad: rec, buckets: server.toSearchable.buckets, toSearchableCount: server.toSearchable.count },
+    };
+  });
+}
+
+async function postfixLoad(spec: LoadSpec, rep: number): Promise<RunRecord> {
+  const extra = ['--purge-before', '--wait-delivered', '--imap-port', String(ANCHOR_IMAP_PORT), '--password', 'pw', ...ANCHOR_PIDFILES.flatMap((p) => ['--server-pidfile', p])];
+  const { record: rec } = await smtpLoad(env, ANCHOR_SMTP_PORT, spec, extra, `postfix-${spec.size}-c${spec.concurrency}`);
+  const cpu = rec.cpu_total?.server_cpu_s;
+  return {
+    server: 'postfix-dovecot', kind: 'load', ...spec, rep, at: new Date().toISOString(),
+    accepted: rec.accepted, failed: rec.failed, acceptedPerS: rec.accepted_per_s, e2ePerS: rec.delivered_per_s,
+    clientP50Ms: rec.data_latency.p50_ms, clientP99Ms: rec.data_latency.p99_ms,
+    cpuMsPerMsg: cpu !== undefined && rec.accepted ? (cpu * 1000) / rec.accepted : undefined,
+    machineBusyCores: rec.cpu_total?.machine_busy_cores,
+    note: rec.delivered_error,
+    detail: { smtpLoad: rec },
+  };
+}
+
+async function sluicePaced(spec: LoadSpec, rate: number, rep: number): Promise<RunRecord> {
+  return withFreshSluice(spec.size, async (s) => {
+    const { load, server } = await s.measure(() => pacedSend(env, s.smtpPort, spec, rate), spec.messages, pollMs, drainS);
+    return {
+      server: 'sluice', kind: 'half-peak', ...spec, rep, at: new Date().toISOString(), targetRate: rate,
+      accepted: load.accepted, failed: load.failed, acceptedPerS: load.accepted_per_s,
+      clientP50Ms: load.txn_latency.p50_ms, clientP99Ms: load.txn_latency.p99_ms,
+      ...sluiceFields(server, load.accepted, load.t_start_monotonic),
+      detail: { paced: load, buckets: server.toSearchable.buckets },
+    };
+  });
+}
+
+async function attempt(what: string, spec: LoadSpec, rep: number, id: Pick<RunRecord, 'server' | 'kind'>, fn: () => Promise<RunRecord>): Promise<void> {
+  log(`${what}: ${spec.messages} × ${spec.size}, c=${spec.concurrency}, rep ${rep}`);
+  try {
+    keep(await fn());
+  } catch (e) {
+    log(`  !!! ${what} failed: ${(e as Error).message.slice(0, 2000)}`);
+    keep({ ...id, ...spec, rep, at: new Date().toISOString(), accepted: 0, failed: spec.messages, acceptedPerS: NaN, note: `error: ${(e as Error).message.slice(0, 300)}` });
+  }
+}
+
+async function main(): Promise<void> {
+  const facts = [
+    `date ${new Date().toISOString()}, nproc ${cpus().length} (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, kernel ${release()}, Node ${process.version}`,
+    `runs: ${messages} messages per run, sizes ${sizes.join(', ')}, concurrency ${concurrencies.join(', ')}, ${reps} repetition(s), interleaved; Sluice warm-up ${opt.warmup} messages per fresh server; /metrics polled every ${pollMs} ms`,
+  ];
+  const anchor = new Anchor(env.sharedDir);
+  if (withPostfix) facts.push(await anchor.up());
+  for (const f of facts) log(f);
+  process.on('SIGINT', () => {
+    void (current?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
+  });
+  try {
+    for (let rep = 1; rep <= reps; rep++) {
+      for (const size of sizes) {
+        for (const concurrency of concurrencies) {
+          const spec = { size, concurrency, messages };
+          if (withSluice) await attempt('sluice', spec, rep, { server: 'sluice', kind: 'load' }, () => sluiceLoad(spec, rep));
+          if (withPostfix) await attempt('postfix+dovecot', spec, rep, { server: 'postfix-dovecot', kind: 'load' }, () => postfixLoad(spec, rep));
+        }
+      }
+    }
+    if (withSluice && !opt['no-half-peak']) {
+      for (let rep = 1; rep <= reps; rep++) {
+        for (const size of sizes) {
+          const peaks = concurrencies.map((c) => median(records.filter((r) => r.server === 'sluice' && r.kind === 'load' && r.size === size && r.concurrency === c).map((r) => r.e2ePerS)));
+          const peak = Math.max(...peaks.filter((p): p is number => p !== undefined));
+          if (!Number.isFinite(peak)) continue;
+          const spec = { size, concurrency: Number(opt['half-peak-connections']), messages };
+          await attempt(`sluice half-peak (${(peak / 2).toFixed(0)} msgs/s)`, spec, rep, { server: 'sluice', kind: 'half-peak' }, () => sluicePaced(spec, peak / 2, rep));
+        }
+      }
+    }
+  } finally {
+    if (withPostfix) await anchor.down();
+  }
+
+  const md = [
+    '# Sluice beside Postfix + Dovecot',
+    '',
+    ...facts.map((f) => `- ${f}`),
+    '',
+    'Medians over the repetitions. "e2e": Sluice = messages / (load start → every message indexed, i.e. searchable); Postfix + Dovecot = delivered (visible over IMAP STATUS). ' +
+      '250→searchable p50/p99 are estimates from the buckets of `sluice_since_received_seconds{stage="index"}` (linear interpolation, as histogram_quantile). ' +
+      'CPU ms/msg: the server\'s process tree, from the load\'s start to end-to-end completion, per message.',
+    '',
+    loadTable(records, sizes, concurrencies),
+    '',
+    records.some((r) => r.kind === 'half-peak') ? `## Sluice at half its peak end-to-end rate\n\n${halfPeakTable(records, sizes)}\n` : '',
+    `Records: ${jsonlPath}`,
+  ].join('\n');
+  writeFileSync(mdPath, md + '\n');
+  console.log('\n' + md);
+}
+
+await main();
