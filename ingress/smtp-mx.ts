@@ -56,6 +56,12 @@ export interface MxDeps {
   readonly reverseLookup?: boolean;
   /** How long close() lets open connections finish before cutting them (ms); default 5000. */
   readonly closeTimeoutMs?: number;
+  /**
+   * Pause before the 220 greeting (ms), in which a client that talks first is refused — an
+   * anti-spam check (RFC 5321 §4.3.1: the client waits for the greeting). smtp-server fixes it
+   * at 100 ms; default here 0, as Postfix's smtpd (its postscreen makes it opt-in).
+   */
+  readonly greetingDelayMs?: number;
 }
 
 export interface MxServer {
@@ -90,6 +96,21 @@ export function createMxServer(deps: MxDeps): MxServer {
     deps.metrics?.rejected?.(code);
   }
 
+  /** Greets after `greetingDelayMs` instead of smtp-server's fixed 100 ms (plain connections; its timer then finds it done). */
+  function hookGreeting(connection: Connection): void {
+    const delay = deps.greetingDelayMs ?? 0;
+    if (delay >= 100) return;
+    const ready = connection.connectionReady.bind(connection);
+    let greeted = false;
+    connection.connectionReady = (next) => {
+      if (greeted) return;
+      greeted = true;
+      ready(next);
+    };
+    if (delay <= 0) connection.connectionReady();
+    else setTimeout(() => connection.connectionReady(), delay).unref();
+  }
+
   /** Replies the server's protocol code sends itself are adjusted on each connection here. */
   function hookConnection(connection: Connection): void {
     const send = connection.send.bind(connection);
@@ -120,6 +141,7 @@ export function createMxServer(deps: MxDeps): MxServer {
       if (added && !hooked.has(added)) {
         hooked.add(added);
         hookConnection(added);
+        if (!added.needsUpgrade) hookGreeting(added);
       }
     }
   }

@@ -59,6 +59,8 @@ const configSchema = z
         maxSize: size.default(50 * 1024 * 1024),
         maxRecipients: z.coerce.number().int().positive().default(100),
         idleTimeout: duration.default(300_000),
+        /** Pause before the 220 greeting in which early talkers are refused (RFC 5321 §4.3.1). */
+        greetingDelay: duration.default(0),
         /** Reverse DNS of each client for the Received: header (off by default: it asks the system's resolver). */
         reverseLookup: z
           .union([z.boolean(), z.enum(['true', 'false'])])
@@ -76,6 +78,13 @@ const configSchema = z
       .object({
         batchSize: z.coerce.number().int().positive().default(256),
         pollTimeout: duration.default(500),
+        /** Run the stages in a worker thread of their own (a second core) rather than on the listeners' thread. */
+        thread: z
+          .union([z.boolean(), z.enum(['true', 'false'])])
+          .transform((v) => v === true || v === 'true')
+          .default(true),
+        /** After a short poll, wait this long for more records: bigger batches, fewer fsyncs. */
+        linger: duration.default(5),
         retentionInterval: duration.default(600_000),
       })
       .strict()

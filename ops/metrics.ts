@@ -9,7 +9,8 @@ import type { RunnerMetrics } from '../topology/runner.ts';
 import type { Topology } from '../topology/model.ts';
 import { stageGroup } from '../topology/runner.ts';
 
-const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+const LAG_REFRESH_MS = 250;
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.04, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.35, 0.5, 0.75, 1, 2.5, 5, 10, 30, 60];
 
 export class Metrics implements RunnerMetrics {
   readonly registry = new Registry();
@@ -43,9 +44,15 @@ export class Metrics implements RunnerMetrics {
   /** Lag gauges and dead-letter totals, read from the log whenever /metrics is scraped. */
   watchLog(log: Log, topologies: readonly Topology[]): void {
     let refreshing: Promise<void> | undefined;
-    // One read of the log per scrape, shared by the gauges' collect callbacks.
+    let refreshedAt = 0;
+    // One read of the log per scrape, shared by the gauges' collect callbacks, and at most one
+    // per `LAG_REFRESH_MS` however often /metrics is scraped (lag reads touch every partition).
     const collect = async (): Promise<void> => {
-      refreshing ??= refresh().finally(() => (refreshing = undefined));
+      if (!refreshing && Date.now() - refreshedAt < LAG_REFRESH_MS) return;
+      refreshing ??= refresh().finally(() => {
+        refreshing = undefined;
+        refreshedAt = Date.now();
+      });
       await refreshing;
     };
     const gauge = (name: string, help: string, labelNames: string[]) => new Gauge({ name, help, labelNames, registers: [this.registry], collect });

@@ -18,6 +18,7 @@ import { schemaType } from '../schemas/registry.ts';
 import type { MailReceived } from '../schemas/types.ts';
 import { readFileSync } from 'node:fs';
 import { writeServerPid, removeServerPid } from './server-lock.ts';
+import { startPipelineThread } from './pipeline-thread.ts';
 
 export interface RunningServer {
   readonly app: App;
@@ -34,10 +35,9 @@ function tlsFor(config: Readonly<Config>, logger: Logger): { key: string; cert: 
   return { key: made.key, cert: made.cert };
 }
 
-export async function serve(config: Readonly<Config>, logger: Logger): Promise<RunningServer> {
-  const app = openApp(config, logger);
-  const metrics = new Metrics();
-  metrics.watchLog(app.log, app.topologies);
+/** The stages on this thread (`runner.thread: false`). */
+async function startInProcess(app: App, metrics: Metrics): Promise<{ stop(): Promise<void> }> {
+  const { config, logger } = app;
   const runner = new TopologyRunner({
     log: app.log,
     topologies: app.topologies,
@@ -46,9 +46,20 @@ export async function serve(config: Readonly<Config>, logger: Logger): Promise<R
     logger,
     batchSize: config.runner.batchSize,
     pollTimeoutMs: config.runner.pollTimeout,
+    lingerMs: config.runner.linger,
     metrics,
   });
   await runner.start();
+  return runner;
+}
+
+export async function serve(config: Readonly<Config>, logger: Logger): Promise<RunningServer> {
+  const app = openApp(config, logger);
+  const metrics = new Metrics();
+  metrics.watchLog(app.log, app.topologies);
+  const pipeline = config.runner.thread
+    ? await startPipelineThread({ config, logger, metrics, push: app.push, log: app.log })
+    : await startInProcess(app, metrics);
 
   const receivedType = schemaType('MailReceived');
   const mx = createMxServer({
@@ -61,6 +72,7 @@ export async function serve(config: Readonly<Config>, logger: Logger): Promise<R
     maxRecipients: config.smtp.maxRecipients,
     idleTimeoutMs: config.smtp.idleTimeout,
     reverseLookup: config.smtp.reverseLookup,
+    greetingDelayMs: config.smtp.greetingDelay,
     metrics: {
       accepted: (recipients) => {
         metrics.smtpMessages.inc({ listener: 'smtp', outcome: 'accepted' });
@@ -101,7 +113,7 @@ export async function serve(config: Readonly<Config>, logger: Logger): Promise<R
         clearInterval(retention);
         await mx.close();
         await new Promise<void>((resolve) => http.close(() => resolve()));
-        await runner.stop();
+        await pipeline.stop();
         await app.close();
         removeServerPid(config.dataDir);
       })();

@@ -24,6 +24,8 @@ const BLOB_ID = /^[0-9a-f]{64}$/;
 export class FsBlobStore implements BlobStore {
   private readonly dir: string;
   private closed = false;
+  /** Leaf directories known to exist durably: no mkdir (and no parent fsyncs) for them again. */
+  private readonly knownDirs = new Set<string>();
 
   constructor(options: FsBlobStoreOptions) {
     this.dir = path.resolve(options.dir);
@@ -35,16 +37,20 @@ export class FsBlobStore implements BlobStore {
     const file = this.pathOf(id);
     if (await exists(file)) return id;
     const leaf = path.dirname(file);
-    const created = await fs.mkdir(leaf, { recursive: true });
+    if (!this.knownDirs.has(leaf)) {
+      const created = await fs.mkdir(leaf, { recursive: true });
+      if (created !== undefined) {
+        // New directories: their entries in the parents must be durable too.
+        await syncDir(path.dirname(leaf));
+        await syncDir(this.dir);
+        if (created === this.dir) await syncDir(path.dirname(this.dir));
+      }
+      this.knownDirs.add(leaf);
+    }
     const temp = path.join(leaf, `.tmp-${id.slice(0, 16)}-${randomBytes(6).toString('hex')}`);
     try {
-      const handle = await fs.open(temp, 'wx', 0o640);
-      try {
-        await handle.writeFile(bytes);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
+      // open, write, fsync, close in one call ('wx': never over another writer's temp file)
+      await fs.writeFile(temp, bytes, { flag: 'wx', mode: 0o640, flush: true });
       // Concurrent puts of the same bytes each rename their own temp file over the same name:
       // atomic, and the content is identical, so whichever wins is right.
       await fs.rename(temp, file);
@@ -53,12 +59,6 @@ export class FsBlobStore implements BlobStore {
       throw error;
     }
     await syncDir(leaf);
-    if (created !== undefined) {
-      // New directories: their entries in the parents must be durable too.
-      await syncDir(path.dirname(leaf));
-      await syncDir(this.dir);
-      if (created === this.dir) await syncDir(path.dirname(this.dir));
-    }
     return id;
   }
 

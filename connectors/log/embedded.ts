@@ -46,6 +46,7 @@ export class EmbeddedLog implements Log {
   private readonly topicCache = new Map<string, TopicState>();
   /** `data_version` when the cache was loaded; -1 = reload before use. */
   private cacheVersion = -1;
+  private readonly appendListeners = new Set<(topics: string[]) => void>();
   private queue: BatchItem[] = [];
   private cancelFlush: (() => void) | undefined;
   private readonly waiters = new Set<Waiter>();
@@ -235,12 +236,31 @@ export class EmbeddedLog implements Log {
       else items[i].reject(outcome.error);
     });
     if (appended.size > 0) {
-      for (const waiter of [...this.waiters]) {
-        for (const topic of waiter.topics) {
-          if (appended.has(topic)) {
-            waiter.wake();
-            break;
-          }
+      this.wakeWaiters(appended);
+      for (const listener of this.appendListeners) listener([...appended]);
+    }
+  }
+
+  /**
+   * Another thread or process appended to `topics` (it says so through `onAppend`): wake the
+   * consumers waiting on them now, rather than at their next check of the file.
+   */
+  notifyExternalAppend(topics: Iterable<string>): void {
+    if (!this.closed) this.wakeWaiters(new Set(topics));
+  }
+
+  /** Calls `listener` with the topics of each committed batch of this instance; returns the unsubscribe. */
+  onAppend(listener: (topics: string[]) => void): () => void {
+    this.appendListeners.add(listener);
+    return () => this.appendListeners.delete(listener);
+  }
+
+  private wakeWaiters(appended: ReadonlySet<string>): void {
+    for (const waiter of [...this.waiters]) {
+      for (const topic of waiter.topics) {
+        if (appended.has(topic)) {
+          waiter.wake();
+          break;
         }
       }
     }

@@ -1,0 +1,24 @@
+/** Messages between the server's main thread and its pipeline thread (`pipeline-thread.ts`, `pipeline-worker.ts`). */
+import type { Config } from './config.ts';
+import type { MailboxEvent } from '../schemas/types.ts';
+
+export interface PipelineWorkerData {
+  readonly module: string;
+  readonly config: Readonly<Config>;
+}
+
+/** A RunnerMetrics call, replayed on the main thread's registry. */
+export type MetricCall =
+  | ['processed' | 'deadLettered', string, number]
+  | ['batchSeconds' | 'sinceReceived', string, number]
+  | ['retried', string];
+
+export type ToWorker = { readonly appended: string[] } | { readonly stop: true };
+
+export type FromWorker =
+  | { readonly ready: true }
+  | { readonly stopped: true }
+  | { readonly metrics: MetricCall[] }
+  | { readonly push: MailboxEvent }
+  | { readonly appended: string[] }
+  | { readonly failed: string };
