@@ -1,0 +1,74 @@
+/**
+ * The `sluice` command line as a user runs it: usage errors, topology tools, and moving a
+ * mailbox in and out (import runs the pipeline itself when no server is running).
+ */
+import { describe, it, expect } from 'vitest';
+import { writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { provision, sluice, tempDir } from './harness/server.ts';
+
+describe('sluice CLI', () => {
+  it('answers usage errors with exit code 2 and a usage line', async () => {
+    const dataDir = tempDir();
+    const unknown = await sluice(['frobnicate'], { dataDir });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("unknown command 'frobnicate'");
+    const noStdin = await sluice(['user', 'add', 'a@b.test'], { dataDir });
+    expect(noStdin.code).toBe(2);
+    expect(noStdin.stderr).toContain('--password-stdin');
+    const badDomain = await sluice(['domain', 'add', 'not a domain'], { dataDir });
+    expect(badDomain.code).toBe(2);
+    const badEnv = await sluice(['domain', 'list'], { dataDir, env: { SLUICE_LISTEN_SMTP: 'nowhere' } });
+    expect(badEnv.code).toBe(2);
+    expect(badEnv.stderr).toContain('listen.smtp: expected host:port');
+  });
+
+  it('refuses a user of a domain that is not local, and a second user of the same address', async () => {
+    const dataDir = tempDir();
+    const foreign = await sluice(['user', 'add', 'x@elsewhere.test', '--password-stdin'], { dataDir, stdin: 'pw\n' });
+    expect(foreign.code).toBe(1);
+    expect(foreign.stderr).toContain('not local');
+    await provision(dataDir, 'sluice.test', ['one@sluice.test']);
+    const again = await sluice(['user', 'add', 'ONE@sluice.test', '--password-stdin'], { dataDir, stdin: 'pw\n' });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('already exists');
+  });
+
+  it('checks, describes and draws the topology', async () => {
+    const dataDir = tempDir();
+    const check = await sluice(['topology', 'check'], { dataDir });
+    expect(check.code).toBe(0);
+    expect(check.stdout).toMatch(/inbound: \d+ topics, 5 stages/);
+    const describe = await sluice(['topology', 'describe'], { dataDir });
+    expect(describe.stdout).toContain('split-attachments');
+    const mermaid = await sluice(['topology', 'graph', '--format', 'mermaid'], { dataDir });
+    expect(mermaid.stdout).toMatch(/^flowchart LR/m);
+    const dot = await sluice(['topology', 'graph', '--format', 'dot'], { dataDir });
+    expect(dot.stdout).toMatch(/^digraph/m);
+  });
+
+  it('imports an mbox with no server running, stores it, and exports the same messages', async () => {
+    const dataDir = tempDir();
+    await provision(dataDir, 'sluice.test', ['mover@sluice.test']);
+    const mbox = join(dataDir, 'old.mbox');
+    const message = (n: number) =>
+      `From sender@old.test Mon Jan  5 10:00:00 2026\nFrom: Sender <sender@old.test>\nTo: mover@sluice.test\nSubject: old mail ${n}\nMessage-ID: <old${n}@old.test>\nDate: Mon, 5 Jan 2026 10:00:0${n} +0000\n\nbody ${n}\n>From the archive\n\n`;
+    writeFileSync(mbox, [1, 2, 3].map(message).join(''));
+    const imported = await sluice(['mailbox', 'import', 'mover@sluice.test', mbox], { dataDir });
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(imported.stdout).toMatch(/imported 3 messages/);
+    expect(imported.stdout).toContain('stored.');
+
+    const again = await sluice(['mailbox', 'import', 'mover@sluice.test', mbox], { dataDir });
+    expect(again.stdout).toMatch(/imported 0 messages .*3 duplicates skipped/);
+
+    const out = join(dataDir, 'export');
+    const exported = await sluice(['mailbox', 'export', 'mover@sluice.test', '--format', 'mbox', '--out', out], { dataDir });
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(exported.stdout).toMatch(/exported 3 messages/);
+    expect(existsSync(join(out, 'INBOX.mbox'))).toBe(true);
+    const text = readFileSync(join(out, 'INBOX.mbox'), 'utf8');
+    for (const n of [1, 2, 3]) expect(text).toContain(`Message-ID: <old${n}@old.test>`);
+    expect(text).toContain('\n>From the archive\n');
+  });
+});
