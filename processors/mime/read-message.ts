@@ -3,30 +3,27 @@
  * bench/parse-compare.ts, see processors/parse.ts). Never throws: a message postal-mime rejects
  * (nesting or header limits, a parser fault) is read again from its top-level header section
  * alone, and if even that fails the result is empty but valid.
+ *
+ * Large attachment bodies are not decoded (mime/elide-bodies.ts): postal-mime reads the message
+ * with markers in their place, and their sizes come from the encoded bytes — the same names,
+ * types, sizes and text as a full parse, which runs whenever the markers do not check out.
  */
 import PostalMime from 'postal-mime';
 import type { Address as PostalAddress, Email } from 'postal-mime';
 import { decodeWords } from 'postal-mime';
 import { convert } from 'html-to-text';
-import type { AddressRecord, AttachmentInfo } from '../../schemas/types.ts';
+import type { AddressRecord, ParsedMail } from '../../schemas/types.ts';
 import { findHeaderSection } from './headers.ts';
+import { elideAttachmentBodies, sizesOfElided } from './elide-bodies.ts';
 
-export interface MessageFields {
-  messageId: string | null;
-  inReplyTo: string | null;
-  references: string[];
-  subject: string;
-  from: AddressRecord[];
-  to: AddressRecord[];
-  cc: AddressRecord[];
-  date: number | null;
-  text: string;
-  attachments: AttachmentInfo[];
-}
+/** What the parse stage reads: a ParsedMail without the envelope it carries along. */
+export type MessageFields = Omit<ParsedMail, 'received'>;
 
 export interface ReadOptions {
   /** Cap of `text` in UTF-8 bytes. */
   readonly maxTextBytes: number;
+  /** Skip decoding large attachment bodies (mime/elide-bodies.ts); default true. Same result either way. */
+  readonly elideAttachments?: boolean;
 }
 
 /** Limits passed to postal-mime; beyond them it rejects and the header-only fallback runs. */
@@ -35,6 +32,16 @@ const PARSER_LIMITS = { maxNestingDepth: 64, maxHeadersSize: 2 * 1024 * 1024, ma
 const FALLBACK_HEADER_BYTES = 1024 * 1024;
 
 export async function readMessage(raw: Buffer, options: ReadOptions): Promise<MessageFields> {
+  const elided = options.elideAttachments === false ? null : elideAttachmentBodies(raw);
+  if (elided) {
+    try {
+      const email = await PostalMime.parse(elided.reduced, { ...PARSER_LIMITS, attachmentEncoding: 'arraybuffer' });
+      const sizes = sizesOfElided(email.attachments, elided.elided);
+      if (sizes) return fieldsOf(email, options, sizes);
+    } catch {
+      // The full parse below decides, with its own fallback.
+    }
+  }
   let email: Email;
   try {
     email = await PostalMime.parse(raw, { ...PARSER_LIMITS, attachmentEncoding: 'arraybuffer' });
@@ -51,7 +58,8 @@ export async function readMessage(raw: Buffer, options: ReadOptions): Promise<Me
   return fieldsOf(email, options);
 }
 
-function fieldsOf(email: Email, options: ReadOptions): MessageFields {
+/** `sizes[i]`, when not null, is the size of attachment i (whose content was a marker). */
+function fieldsOf(email: Email, options: ReadOptions, sizes: readonly (number | null)[] = []): MessageFields {
   const references = messageIds(email.references);
   return {
     messageId: messageIds(email.messageId)[0] ?? null,
@@ -63,10 +71,10 @@ function fieldsOf(email: Email, options: ReadOptions): MessageFields {
     cc: addresses(email.cc),
     date: dateOf(email.date),
     text: bodyText(email, options.maxTextBytes),
-    attachments: email.attachments.map((a) => ({
+    attachments: email.attachments.map((a, i) => ({
       filename: a.filename,
       contentType: a.mimeType,
-      size: typeof a.content === 'string' ? Buffer.byteLength(a.content) : a.content.byteLength,
+      size: sizes[i] ?? (typeof a.content === 'string' ? Buffer.byteLength(a.content) : a.content.byteLength),
     })),
   };
 }
