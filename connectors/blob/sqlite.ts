@@ -1,0 +1,96 @@
+/**
+ * Small blobs in one SQLite file (WAL, synchronous=FULL), content-addressed like the file
+ * store. Puts made in the same turn of the event loop are written in one transaction — one
+ * fsync for many messages (group commit), where a file per blob costs two fsyncs (the file and
+ * its directory) and a dozen file-system calls each.
+ */
+import { createHash } from 'node:crypto';
+import Database from 'better-sqlite3';
+import { BlobNotFoundError, type BlobStore } from './blob.ts';
+
+interface Pending {
+  readonly id: string;
+  readonly bytes: Buffer;
+  readonly resolve: (id: string) => void;
+  readonly reject: (error: Error) => void;
+}
+
+export class SqliteBlobStore implements BlobStore {
+  private readonly db: Database.Database;
+  private readonly insert: Database.Statement<[string, Buffer]>;
+  private readonly select: Database.Statement<[string], Buffer>;
+  private readonly exists: Database.Statement<[string], number>;
+  private readonly remove: Database.Statement<[string]>;
+  private queue: Pending[] = [];
+  private scheduled = false;
+  private closed = false;
+
+  constructor(options: { path: string }) {
+    this.db = new Database(options.path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec('CREATE TABLE IF NOT EXISTS blobs (id TEXT PRIMARY KEY, bytes BLOB NOT NULL) WITHOUT ROWID');
+    this.insert = this.db.prepare('INSERT OR IGNORE INTO blobs (id, bytes) VALUES (?, ?)');
+    this.select = this.db.prepare<[string], Buffer>('SELECT bytes FROM blobs WHERE id = ?').pluck();
+    this.exists = this.db.prepare<[string], number>('SELECT 1 FROM blobs WHERE id = ?').pluck();
+    this.remove = this.db.prepare('DELETE FROM blobs WHERE id = ?');
+  }
+
+  put(bytes: Buffer): Promise<string> {
+    if (this.closed) return Promise.reject(new Error('blob store is closed'));
+    const id = createHash('sha256').update(bytes).digest('hex');
+    return new Promise((resolve, reject) => {
+      this.queue.push({ id, bytes, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  async get(id: string): Promise<Buffer> {
+    this.assertOpen();
+    const bytes = this.select.get(id);
+    if (bytes === undefined) throw new BlobNotFoundError(id);
+    return bytes;
+  }
+
+  async has(id: string): Promise<boolean> {
+    this.assertOpen();
+    return this.exists.get(id) !== undefined;
+  }
+
+  async delete(id: string): Promise<void> {
+    this.assertOpen();
+    this.remove.run(id);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    this.db.close();
+  }
+
+  /** One transaction for every queued put; their promises settle after the commit. */
+  private flush(): void {
+    this.scheduled = false;
+    const batch = this.queue;
+    this.queue = [];
+    if (batch.length === 0) return;
+    try {
+      this.db.transaction(() => {
+        for (const p of batch) this.insert.run(p.id, p.bytes);
+      }).immediate();
+    } catch (error) {
+      for (const p of batch) p.reject(error as Error);
+      return;
+    }
+    for (const p of batch) p.resolve(p.id);
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('blob store is closed');
+  }
+}
