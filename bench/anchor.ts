@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { commandExists, run } from './proc.ts';
+import { commandExists, run, runDetached } from './proc.ts';
 
 export const ANCHOR_SMTP_PORT = 2525;
 export const ANCHOR_IMAP_PORT = 1143;
@@ -23,15 +23,19 @@ function alive(pidFile: string): boolean {
 export class Anchor {
   private wasRunning = false;
 
-  constructor(private readonly sharedDir: string) {}
+  /** `logFile`: the scripts' output (they start daemons, so it cannot go through a pipe). */
+  constructor(
+    private readonly sharedDir: string,
+    private readonly logFile: string,
+  ) {}
 
   private script(name: string): string {
     return join(this.sharedDir, 'anchor-postfix-dovecot', name);
   }
 
   private async call(name: string): Promise<void> {
-    const done = await run(this.script(name), []);
-    if (done.code !== 0) throw new Error(`${name} failed (exit ${done.code}):\n${done.stdout}\n${done.stderr}`);
+    const code = await runDetached(this.script(name), [], this.logFile);
+    if (code !== 0) throw new Error(`${name} failed (exit ${code}); see ${this.logFile}`);
   }
 
   /** Installs (if postfix or dovecot is missing) and starts both; returns their versions. */

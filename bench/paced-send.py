@@ -84,6 +84,7 @@ def main():
             try:
                 if s is None:
                     s = smtplib.SMTP(a.host, a.port, local_hostname=a.helo, timeout=60)
+                    s.ehlo()
                     used = 0
                 t_a = time.perf_counter()
                 send_one(s, rcpt, body)

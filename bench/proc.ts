@@ -1,6 +1,6 @@
 /** Child processes and CPU accounting for the benchmark (Linux `/proc`). */
 import { spawn, execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 
 export interface Finished {
   readonly code: number | null;
@@ -25,6 +25,19 @@ export function run(command: string, args: readonly string[], options: { echo?: 
     child.once('error', reject);
     child.once('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/**
+ * Runs a script that may start daemons (which keep any pipe we give them open forever): its
+ * output is appended to `logFile`, and we wait for its exit only.
+ */
+export function runDetached(command: string, args: readonly string[], logFile: string): Promise<number | null> {
+  const fd = openSync(logFile, 'a');
+  return new Promise<number | null>((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', fd, fd] });
+    child.once('error', reject);
+    child.once('exit', (code) => resolve(code));
+  }).finally(() => closeSync(fd));
 }
 
 /** Seconds on CLOCK_MONOTONIC (the clock of Python's time.monotonic()). */

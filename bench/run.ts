@@ -46,7 +46,7 @@ const drainS = Number(opt['drain-timeout']);
 const env: LoadEnv = { sharedDir: opt.shared, cacheDir: opt['cache-dir'], users: 100, rcptPattern: 'u{n}@bench.test' };
 const SLUICE = { domain: 'bench.test', users: 100, password: 'pw', keep: opt.keep };
 
-const stamp = new Date().toISOString().replace(/[:.]/g, '').slice(0, 15);
+const stamp = new Date().toISOString().replace(/[-:]/g, '').slice(0, 15);
 mkdirSync(opt.out, { recursive: true });
 const jsonlPath = join(opt.out, `bench-${stamp}.jsonl`);
 const mdPath = join(opt.out, `bench-${stamp}.md`);
@@ -162,7 +162,7 @@ async function main(): Promise<void> {
     `date ${new Date().toISOString()}, nproc ${cpus().length} (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, kernel ${release()}, Node ${process.version}`,
     `runs: ${messages} messages per run, sizes ${sizes.join(', ')}, concurrency ${concurrencies.join(', ')}, ${reps} repetition(s), interleaved; Sluice warm-up ${opt.warmup} messages per fresh server; /metrics polled every ${pollMs} ms`,
   ];
-  const anchor = new Anchor(env.sharedDir);
+  const anchor = new Anchor(env.sharedDir, join(opt.out, `anchor-${stamp}.log`));
   if (withPostfix) facts.push(await anchor.up());
   for (const f of facts) log(f);
   process.on('SIGINT', () => {

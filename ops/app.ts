@@ -1,6 +1,6 @@
 /**
  * The composition root of the embedded default: opens the connectors under the data folder
- * (log.db, mail.db, search.db, blobs/) and loads the topologies. Core modules take these as
+ * (log.db, mail.db, search.db, blobs.db and blobs/) and loads the topologies. Core modules take these as
  * arguments; only this file picks the implementations.
  */
 import { mkdirSync } from 'node:fs';
@@ -14,6 +14,8 @@ import type { SearchIndex } from '../connectors/search/search.ts';
 import { InProcessPushBus, type PushBus } from '../connectors/push/push.ts';
 import { EmbeddedLog } from '../connectors/log/embedded.ts';
 import { FsBlobStore } from '../connectors/blob/fs.ts';
+import { SqliteBlobStore } from '../connectors/blob/sqlite.ts';
+import { TieredBlobStore } from '../connectors/blob/tiered.ts';
 import { SqliteMailStore } from '../connectors/store/sqlite.ts';
 import { SqliteSearchIndex } from '../connectors/search/sqlite.ts';
 import { loadTopologies } from '../topology/loader.ts';
@@ -37,6 +39,17 @@ export interface App extends Connectors {
   close(): Promise<void>;
 }
 
+/** Blobs up to this size live in `blobs.db` (group commit); larger ones are files under `blobs/`. */
+export const SMALL_BLOB_MAX = 1024 * 1024;
+
+export function openBlobStore(dataDir: string): BlobStore {
+  return new TieredBlobStore({
+    small: new SqliteBlobStore({ path: join(dataDir, 'blobs.db') }),
+    large: new FsBlobStore({ dir: join(dataDir, 'blobs') }),
+    threshold: SMALL_BLOB_MAX,
+  });
+}
+
 /** Only the directory (store) — for `domain add`, `user add`. */
 export function openStore(config: Readonly<Config>): MailStore {
   mkdirSync(config.dataDir, { recursive: true });
@@ -47,7 +60,7 @@ export function openApp(config: Readonly<Config>, logger: Logger): App {
   const topologies = loadTopologies(config.topology.dir, PROCESSORS);
   mkdirSync(config.dataDir, { recursive: true });
   const log = new EmbeddedLog({ path: join(config.dataDir, 'log.db') });
-  const blobs = new FsBlobStore({ dir: join(config.dataDir, 'blobs') });
+  const blobs = openBlobStore(config.dataDir);
   const store = openStore(config);
   const search = new SqliteSearchIndex({ path: join(config.dataDir, 'search.db') });
   const push = new InProcessPushBus();
