@@ -84,7 +84,7 @@ const configSchema = z
           .transform((v) => v === true || v === 'true')
           .default(true),
         /** After a short poll, wait this long for more records: bigger batches, fewer fsyncs. */
-        linger: duration.default(5),
+        linger: duration.default(2),
         retentionInterval: duration.default(600_000),
       })
       .strict()
