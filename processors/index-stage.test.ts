@@ -1,15 +1,8 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FsBlobStore } from '../connectors/blob/fs.ts';
-import { InProcessPushBus } from '../connectors/push/push.ts';
-import { SqliteSearchIndex } from '../connectors/search/sqlite.ts';
-import { SqliteMailStore } from '../connectors/store/sqlite.ts';
 import type { MailboxCommand, MailboxEvent } from '../schemas/types.ts';
 import { indexProcessor, renderAddresses } from './index-stage.ts';
-import type { InputRecord, Resources } from './processor.ts';
+import type { InputRecord } from './processor.ts';
+import { openTestResources, type TestResources } from './test-resources.ts';
 import { storeProcessor } from './store.ts';
 
 const ALICE = 'alice@example.test';
@@ -44,24 +37,13 @@ function input<T>(value: T, offset = 0, key = ALICE): InputRecord<T> {
 }
 
 describe('index stage', () => {
-  let dir: string;
-  let resources: Resources;
+  let resources: TestResources;
 
-  beforeEach(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-'));
-    resources = {
-      blobs: new FsBlobStore({ dir: path.join(dir, 'blobs') }),
-      store: new SqliteMailStore({ path: path.join(dir, 'store.db') }),
-      search: new SqliteSearchIndex({ path: path.join(dir, 'search.db') }),
-      push: new InProcessPushBus(),
-      logger: pino({ level: 'silent' }),
-      now: Date.now,
-    };
+  beforeEach(() => {
+    resources = openTestResources();
   });
   afterEach(async () => {
-    await resources.store.close();
-    await resources.search.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+    await resources.close();
   });
 
   const keys = async (field: 'from' | 'to' | 'cc' | 'subject' | 'body' | 'attachments' | 'text', value: string, userId = ALICE) =>

@@ -4,8 +4,8 @@ import type { ParseConfig } from './parse.ts';
 import type { ParsedMail } from '../schemas/types.ts';
 import { hardCases } from './mime/hard-cases.ts';
 import { capUtf8, messageIds } from './mime/read-message.ts';
-import { inputRecord, openTestResources, receivedFor } from './mime/test-resources.ts';
-import type { TestResources } from './mime/test-resources.ts';
+import { inputRecord, openTestResources, receivedFor } from './test-resources.ts';
+import type { TestResources } from './test-resources.ts';
 
 let res: TestResources;
 beforeAll(() => {

@@ -1,14 +1,8 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FsBlobStore } from '../connectors/blob/fs.ts';
-import { InProcessPushBus } from '../connectors/push/push.ts';
-import { SqliteSearchIndex } from '../connectors/search/sqlite.ts';
-import { SqliteMailStore } from '../connectors/store/sqlite.ts';
+import type { InProcessPushBus } from '../connectors/push/push.ts';
 import type { MailboxEvent } from '../schemas/types.ts';
-import type { InputRecord, Resources } from './processor.ts';
+import type { InputRecord } from './processor.ts';
+import { openTestResources, type TestResources } from './test-resources.ts';
 import { pushProcessor } from './push.ts';
 
 const ALICE = 'alice@example.test';
@@ -46,26 +40,15 @@ const input = (value: MailboxEvent): InputRecord<MailboxEvent> => ({
 });
 
 describe('push stage', () => {
-  let dir: string;
   let bus: InProcessPushBus;
-  let resources: Resources;
+  let resources: TestResources;
 
   beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-'));
-    bus = new InProcessPushBus();
-    resources = {
-      blobs: new FsBlobStore({ dir: path.join(dir, 'blobs') }),
-      store: new SqliteMailStore({ path: path.join(dir, 'store.db') }),
-      search: new SqliteSearchIndex({ path: path.join(dir, 'search.db') }),
-      push: bus,
-      logger: pino({ level: 'silent' }),
-      now: Date.now,
-    };
+    resources = openTestResources();
+    bus = resources.push as InProcessPushBus;
   });
   afterEach(async () => {
-    await resources.store.close();
-    await resources.search.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+    await resources.close();
   });
 
   it('is a sink named push reading MailboxEvent', () => {

@@ -8,8 +8,8 @@ import type { MailboxCommand, ParsedMail } from '../schemas/types.ts';
 import { readMessageBytes } from '../connectors/blob/body.ts';
 import { hardCases, messageWithAttachment, pseudoRandomBytes } from './mime/hard-cases.ts';
 import type { HardCase } from './mime/hard-cases.ts';
-import { inputRecord, openTestResources, receivedFor } from './mime/test-resources.ts';
-import type { TestResources } from './mime/test-resources.ts';
+import { inputRecord, openTestResources, receivedFor } from './test-resources.ts';
+import type { TestResources } from './test-resources.ts';
 
 let res: TestResources;
 beforeAll(() => {

@@ -1,17 +1,17 @@
 /**
- * Test support for the parse and split-attachments tests: real Resources over a temp dir (file
+ * Test support for the stage tests: real Resources over a temp dir (file
  * blob store, SQLite store and search, in-process push) and InputRecord builders.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
-import { FsBlobStore } from '../../connectors/blob/fs.ts';
-import { SqliteMailStore } from '../../connectors/store/sqlite.ts';
-import { SqliteSearchIndex } from '../../connectors/search/sqlite.ts';
-import { InProcessPushBus } from '../../connectors/push/push.ts';
-import type { InputRecord, Resources } from '../processor.ts';
-import type { MailReceived } from '../../schemas/types.ts';
+import { FsBlobStore } from '../connectors/blob/fs.ts';
+import { SqliteMailStore } from '../connectors/store/sqlite.ts';
+import { SqliteSearchIndex } from '../connectors/search/sqlite.ts';
+import { InProcessPushBus } from '../connectors/push/push.ts';
+import type { InputRecord, Resources } from './processor.ts';
+import type { MailReceived } from '../schemas/types.ts';
 
 export interface TestResources extends Resources {
   readonly dir: string;
