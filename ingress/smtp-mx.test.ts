@@ -121,6 +121,19 @@ describe('SMTP MX: delivery to local users', () => {
     client.close();
   });
 
+  it('accepts postmaster of every local domain, and the domainless postmaster, for the configured postmaster (RFC 5321 §4.5.1, §4.1.1.3)', async () => {
+    const h = await harness({ postmaster: `bob@${DOMAIN}` });
+    const { client } = await greet(h.port);
+    await client.command('MAIL FROM:<sender@remote.example>');
+    expect((await client.command(`RCPT TO:<PostMaster@${DOMAIN}>`)).code).toBe(250);
+    expect((await client.command('RCPT TO:<postmaster>')).code).toBe(250);
+    expect((await client.command('RCPT TO:<postmaster@elsewhere.example>')).code).toBe(554);
+    expect((await client.command('DATA')).code).toBe(354);
+    expect((await client.command(`${message('to the postmaster')}\r\n.`)).code).toBe(250);
+    expect((await h.records()).map((r) => r.userId)).toEqual([`bob@${DOMAIN}`]);
+    client.close();
+  });
+
   it('refuses a declared SIZE over the limit and a message that turns out bigger, with 552 5.3.4 (RFC 1870)', async () => {
     const h = await harness({ maxSize: 1000 });
     const { client, ehlo } = await greet(h.port);

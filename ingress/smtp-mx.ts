@@ -62,6 +62,8 @@ export interface MxDeps {
    * at 100 ms; default here 0, as Postfix's smtpd (its postscreen makes it opt-in).
    */
   readonly greetingDelayMs?: number;
+  /** Local user that receives postmaster@<each local domain> (and the domainless postmaster) when no such user exists. */
+  readonly postmaster?: string;
 }
 
 export interface MxServer {
@@ -153,8 +155,12 @@ export function createMxServer(deps: MxDeps): MxServer {
     const local = at === -1 ? address.address : address.address.slice(0, at);
     const domain = (at === -1 ? deps.hostname : address.address.slice(at + 1)).toLowerCase();
     // RFC 5321 §2.4: domains are case-insensitive; local parts are ours to compare, and ours are too.
-    if (!(await deps.store.isLocalDomain(domain))) throw smtpErrors.relayDenied();
-    const user = await deps.store.user(`${local}@${domain}`.toLowerCase());
+    const isPostmaster = local.toLowerCase() === 'postmaster';
+    if (!(await deps.store.isLocalDomain(domain)) && !(isPostmaster && at === -1)) throw smtpErrors.relayDenied();
+    let user = await deps.store.user(`${local}@${domain}`.toLowerCase());
+    // RFC 5321 §4.5.1: every domain must accept mail for its postmaster; without a user of that
+    // name it goes to the configured postmaster.
+    if (!user && isPostmaster && deps.postmaster) user = await deps.store.user(deps.postmaster);
     if (!user) throw smtpErrors.userUnknown(address.address);
     recipientUsers.set(address, user.id);
   }

@@ -40,6 +40,8 @@ export type ListenerName = (typeof LISTENER_NAMES)[number];
 const configSchema = z
   .object({
     hostname: z.string().min(1).default('localhost'),
+    /** A local user that receives mail for postmaster@<every local domain> (RFC 5321 §4.5.1). */
+    postmaster: z.string().optional(),
     dataDir: z.string().default('./data'),
     listen: z
       .object({
@@ -123,7 +125,7 @@ export function environmentKeys(): { path: string; variable: string }[] {
   const defaults = configSchema.parse({});
   const paths = leafPaths(defaults);
   // Optional keys without defaults do not appear in the parsed defaults: add them.
-  for (const extra of [['tls', 'cert'], ['tls', 'key'], ['outbound', 'relay'], ['scan', 'clamd'], ['scan', 'rspamd']]) paths.push(extra);
+  for (const extra of [['postmaster'], ['tls', 'cert'], ['tls', 'key'], ['outbound', 'relay'], ['scan', 'clamd'], ['scan', 'rspamd']]) paths.push(extra);
   return paths.map((p) => ({ path: p.join('.'), variable: envName(p) }));
 }
 

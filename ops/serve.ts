@@ -73,6 +73,7 @@ export async function serve(config: Readonly<Config>, logger: Logger): Promise<R
     idleTimeoutMs: config.smtp.idleTimeout,
     reverseLookup: config.smtp.reverseLookup,
     greetingDelayMs: config.smtp.greetingDelay,
+    postmaster: config.postmaster,
     metrics: {
       accepted: (recipients) => {
         metrics.smtpMessages.inc({ listener: 'smtp', outcome: 'accepted' });
