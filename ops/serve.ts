@@ -1,7 +1,9 @@
 /**
- * `sluice serve`: opens the connectors, starts the topology runner, then the listeners (SMTP
- * MX, HTTP), and prints one `ready {…}` line on stdout with the bound addresses.
+ * `sluice serve`: opens the connectors, starts the pipeline (in a worker thread of its own by
+ * default), then the listeners (SMTP MX, HTTP), and prints one `ready {…}` line on stdout with
+ * the bound addresses.
  */
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -16,7 +18,6 @@ import { createMxServer } from '../ingress/smtp-mx.ts';
 import { ensureTlsCertificate } from '../ingress/tls.ts';
 import { schemaType } from '../schemas/registry.ts';
 import type { MailReceived } from '../schemas/types.ts';
-import { readFileSync } from 'node:fs';
 import { writeServerPid, removeServerPid } from './server-lock.ts';
 import { startPipelineThread } from './pipeline-thread.ts';
 
