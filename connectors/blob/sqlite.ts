@@ -5,7 +5,8 @@
  * its directory) and a dozen file-system calls each.
  */
 import { createHash } from 'node:crypto';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openDurableDatabase } from '../sqlite-file.ts';
 import { BlobNotFoundError, type BlobStore } from './blob.ts';
 
 interface Pending {
@@ -26,11 +27,7 @@ export class SqliteBlobStore implements BlobStore {
   private closed = false;
 
   constructor(options: { path: string }) {
-    this.db = new Database(options.path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.exec('CREATE TABLE IF NOT EXISTS blobs (id TEXT PRIMARY KEY, bytes BLOB NOT NULL) WITHOUT ROWID');
+    this.db = openDurableDatabase(options.path, (db) => db.exec('CREATE TABLE IF NOT EXISTS blobs (id TEXT PRIMARY KEY, bytes BLOB NOT NULL) WITHOUT ROWID'));
     this.insert = this.db.prepare('INSERT OR IGNORE INTO blobs (id, bytes) VALUES (?, ?)');
     this.select = this.db.prepare<[string], Buffer>('SELECT bytes FROM blobs WHERE id = ?').pluck();
     this.exists = this.db.prepare<[string], number>('SELECT 1 FROM blobs WHERE id = ?').pluck();

@@ -13,7 +13,8 @@
  * power cut would otherwise never be redone; one fsync per batch is cheap.
  */
 import { createHash } from 'node:crypto';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { applyMigrations, openDurableDatabase } from '../sqlite-file.ts';
 import { buildMatch, FTS_COLUMNS } from './fts-query.ts';
 import type { SearchDocument, SearchHit, SearchIndex, SearchQuery } from './search.ts';
 
@@ -61,24 +62,8 @@ export class SqliteSearchIndex implements SearchIndex {
   private closed = false;
 
   constructor(options: SqliteSearchIndexOptions) {
-    const db = new Database(options.path, { timeout: 5000 });
+    const db = openDurableDatabase(options.path, (d) => applyMigrations(d, MIGRATIONS, 'search index'));
     this.db = db;
-    try {
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = FULL');
-      db.pragma('busy_timeout = 5000');
-      db.transaction(() => {
-        const version = db.pragma('user_version', { simple: true }) as number;
-        if (version > MIGRATIONS.length) throw new Error(`search index schema version ${version} is newer than this code`);
-        for (let i = version; i < MIGRATIONS.length; i++) {
-          db.exec(MIGRATIONS[i]);
-          db.pragma(`user_version = ${i + 1}`);
-        }
-      }).immediate();
-    } catch (error) {
-      db.close();
-      throw error;
-    }
     this.upsertDoc = db
       .prepare<[string, string, number, number, number], number>(
         `INSERT INTO docs (message_key, user_id, mailbox_id, uid, received_at) VALUES (?, ?, ?, ?, ?)

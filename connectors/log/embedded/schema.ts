@@ -7,7 +7,8 @@
  * `partitions.end_offset` is the next offset to write; it never goes down, so offsets are never
  * reused, even after retention has deleted every record of a partition.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openDurableDatabase } from '../../sqlite-file.ts';
 
 export type Db = Database.Database;
 
@@ -45,18 +46,10 @@ CREATE TABLE IF NOT EXISTS offsets (
 
 /** Opens (creating if needed) a log file: WAL, every commit fsynced, 5 s busy wait. */
 export function openLogDatabase(path: string): Db {
-  const db = new Database(path, { timeout: 5000 });
-  try {
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
-    db.pragma('busy_timeout = 5000');
+  return openDurableDatabase(path, (db) => {
     db.pragma('journal_size_limit = 67108864');
     db.transaction(() => db.exec(DDL)).immediate();
-  } catch (error) {
-    db.close();
-    throw error;
-  }
-  return db;
+  });
 }
 
 export interface RecordRow {

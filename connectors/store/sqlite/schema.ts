@@ -8,7 +8,8 @@
  * `deliver()` resolves — the runner commits the log offsets after the store write, so the
  * store write must already be on disk by then.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { applyMigrations, openDurableDatabase } from '../../sqlite-file.ts';
 
 export type Db = Database.Database;
 
@@ -81,30 +82,13 @@ export const MIGRATIONS: readonly string[] = [
 
 /** Opens (creating and migrating if needed) a mail store file. */
 export function openStoreDatabase(path: string): Db {
-  const db = new Database(path, { timeout: 5000 });
-  try {
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
-    db.pragma('busy_timeout = 5000');
+  return openDurableDatabase(path, (db) => {
     db.pragma('foreign_keys = ON');
     migrate(db);
-  } catch (error) {
-    db.close();
-    throw error;
-  }
-  return db;
+  });
 }
 
-/** Applies the migrations the file has not seen yet, in one transaction (two processes opening the file at once cannot both migrate). */
+/** Applies the store's migrations the file has not seen yet (see `applyMigrations`). */
 export function migrate(db: Db, migrations: readonly string[] = MIGRATIONS): void {
-  db.transaction(() => {
-    const version = db.pragma('user_version', { simple: true }) as number;
-    if (version > migrations.length) {
-      throw new Error(`mail store schema version ${version} is newer than this code (${migrations.length})`);
-    }
-    for (let i = version; i < migrations.length; i++) {
-      db.exec(migrations[i]);
-      db.pragma(`user_version = ${i + 1}`);
-    }
-  }).immediate();
+  applyMigrations(db, migrations, 'mail store');
 }

@@ -1,0 +1,36 @@
+/**
+ * Opening the embedded default's SQLite files (log, mail store, search index, small blobs) the
+ * same way: WAL, every commit fsynced (synchronous=FULL), a 5 s wait for another writer, and
+ * numbered migrations tracked by `PRAGMA user_version`.
+ */
+import Database from 'better-sqlite3';
+
+/** Opens (creating if needed) a durable SQLite file, runs `setup` on it, and closes it again if that throws. */
+export function openDurableDatabase(path: string, setup: (db: Database.Database) => void = () => undefined): Database.Database {
+  const db = new Database(path, { timeout: 5000 });
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('busy_timeout = 5000');
+    setup(db);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  return db;
+}
+
+/**
+ * Applies the migrations the file has not seen yet, in one transaction (two processes opening
+ * the file at once cannot both migrate); refuses a file made by newer code.
+ */
+export function applyMigrations(db: Database.Database, migrations: readonly string[], what: string): void {
+  db.transaction(() => {
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > migrations.length) throw new Error(`${what} schema version ${version} is newer than this code (${migrations.length})`);
+    for (let i = version; i < migrations.length; i++) {
+      db.exec(migrations[i]);
+      db.pragma(`user_version = ${i + 1}`);
+    }
+  }).immediate();
+}
