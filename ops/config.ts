@@ -71,6 +71,35 @@ const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** Logins of IMAP and POP3 (SMTP submission later). */
+    auth: z
+      .object({
+        /** Allow LOGIN / USER+PASS / AUTH on a connection without TLS (off: LOGINDISABLED until STARTTLS, RFC 9051 §6.2.3). */
+        allowPlaintext: z
+          .union([z.boolean(), z.enum(['true', 'false'])])
+          .transform((v) => v === true || v === 'true')
+          .default(false),
+      })
+      .strict()
+      .prefault({}),
+    imap: z
+      .object({
+        /** Autologout after this long without a command (RFC 9051 §5.4: at least 30 minutes). */
+        idleTimeout: duration.default(30 * 60_000),
+        /** Largest message APPEND accepts (APPENDLIMIT, RFC 7889). */
+        appendLimit: size.default(50 * 1024 * 1024),
+      })
+      .strict()
+      .prefault({}),
+    pop3: z
+      .object({
+        /** Autologout after this long without a command (RFC 1939 §3: at least 10 minutes). */
+        idleTimeout: duration.default(10 * 60_000),
+      })
+      .strict()
+      .prefault({}),
+    /** Per-user storage limit reported by IMAP QUOTA (RFC 9208); unset = no limit. */
+    quota: z.object({ storage: size.optional() }).strict().prefault({}),
     tls: z
       .object({ cert: z.string().optional(), key: z.string().optional() })
       .strict()
@@ -125,7 +154,7 @@ export function environmentKeys(): { path: string; variable: string }[] {
   const defaults = configSchema.parse({});
   const paths = leafPaths(defaults);
   // Optional keys without defaults do not appear in the parsed defaults: add them.
-  for (const extra of [['postmaster'], ['tls', 'cert'], ['tls', 'key'], ['outbound', 'relay'], ['scan', 'clamd'], ['scan', 'rspamd']]) paths.push(extra);
+  for (const extra of [['postmaster'], ['tls', 'cert'], ['tls', 'key'], ['outbound', 'relay'], ['scan', 'clamd'], ['scan', 'rspamd'], ['quota', 'storage']]) paths.push(extra);
   return paths.map((p) => ({ path: p.join('.'), variable: envName(p) }));
 }
 

@@ -8,7 +8,8 @@ import { readMessageBytes } from '../connectors/blob/body.ts';
 import { InProcessPushBus } from '../connectors/push/push.ts';
 import { SqliteSearchIndex } from '../connectors/search/sqlite.ts';
 import { SqliteMailStore } from '../connectors/store/sqlite.ts';
-import type { MailboxCommand, MailboxEvent } from '../schemas/types.ts';
+import { schemaType } from '../schemas/registry.ts';
+import type { MailboxCommand, MailboxCommandBody, MailboxEvent } from '../schemas/types.ts';
 import type { InputRecord, Processor, Resources } from './processor.ts';
 import { storeProcessor } from './store.ts';
 
@@ -37,6 +38,7 @@ function command(n: number, over: Partial<NonNullable<MailboxCommand['deliver']>
       to: [{ name: '', address: ALICE }],
       cc: [],
       date: 1_699_999_000_000,
+      headers: `Subject: subject ${n}\nFrom: Bob <bob@remote.test>`,
       text: `body text ${n}`,
       attachmentNames: ['plan.pdf'],
       ...over,
@@ -44,8 +46,32 @@ function command(n: number, over: Partial<NonNullable<MailboxCommand['deliver']>
   };
 }
 
+/** A client change command (only `body`'s field set), as it comes off the log: through the Avro type. */
+function change(id: string, body: MailboxCommandBody): MailboxCommand {
+  return decodeCommand({ commandId: id, userId: ALICE, issuedAt: 1_700_000_100_000, deliver: null, ...body });
+}
+
+const commandType = schemaType('MailboxCommand');
+const eventType = schemaType('MailboxEvent');
+function decodeCommand(value: MailboxCommand): MailboxCommand {
+  return commandType.fromBuffer(commandType.toBuffer(value)) as MailboxCommand;
+}
+
 function input(value: MailboxCommand, offset = 0): InputRecord<MailboxCommand> {
-  return { topic: 'mailbox.commands', partition: 0, offset, key: value.userId, value, headers: {}, timestamp: value.issuedAt };
+  const decoded = decodeCommand(value);
+  return { topic: 'mailbox.commands', partition: 0, offset, key: decoded.userId, value: decoded, headers: {}, timestamp: decoded.issuedAt };
+}
+
+/** The events of a batch's outputs, each checked to encode with the MailboxEvent schema and read back unchanged. */
+function eventsOf(outputs: { key: string; value: MailboxEvent }[][]): MailboxEvent[] {
+  return outputs.map((o) => {
+    expect(o).toHaveLength(1);
+    expect(o[0].key).toBe(ALICE);
+    const event = o[0].value;
+    expect(eventType.isValid(event)).toBe(true);
+    expect(eventType.fromBuffer(eventType.toBuffer(event))).toMatchObject(event);
+    return event;
+  });
 }
 
 describe('store stage', () => {
@@ -101,6 +127,7 @@ describe('store stage', () => {
           eventId: `deliver:${cmd.deliver!.messageKey}`,
           userId: ALICE,
           at: cmd.issuedAt,
+          commandId: 'cmd-1',
           delivered: {
             messageKey: cmd.deliver!.messageKey,
             mailboxId: inbox!.id,
@@ -114,6 +141,7 @@ describe('store stage', () => {
             from: [{ name: 'Bob', address: 'bob@remote.test' }],
             to: [{ name: '', address: ALICE }],
             cc: [{ name: 'Cy', address: 'cy@example.test' }],
+            headers: 'Subject: subject 1\nFrom: Bob <bob@remote.test>',
             text: 'body text 1',
             attachmentNames: ['plan.pdf'],
           },
@@ -168,6 +196,83 @@ describe('store stage', () => {
     const empty: MailboxCommand = { commandId: 'cmd-x', userId: ALICE, issuedAt: 1, deliver: null };
     await expect(stage.process(input(empty))).rejects.toThrow(/no known command field/);
     await expect(stage.processBatch!([input(command(1)), input(empty, 1)])).rejects.toThrow();
+    expect(await resources.store.countMessages(ALICE)).toBe(0);
+  });
+
+  it('applies each kind of client change and emits one event per command, named by the command id', async () => {
+    await stage.processBatch!([command(1), command(2), command(3)].map((c, i) => input(c, i)));
+    const inbox = (await resources.store.mailbox(ALICE, 'INBOX'))!;
+    const commands = [
+      change('c-flags', { setFlags: { mailboxId: inbox.id, uids: [1, 2], mode: 'add', flags: ['\\Deleted'], unchangedSince: null } }),
+      change('c-copy', { copy: { fromMailboxId: inbox.id, uids: [1], toMailbox: 'Archive', move: false } }),
+      change('c-move', { copy: { fromMailboxId: inbox.id, uids: [3], toMailbox: 'Trash', move: true } }),
+      change('c-expunge', { expunge: { mailboxId: inbox.id, uids: [1, 2, 3], onlyDeleted: true } }),
+      change('c-create', { createMailbox: { name: 'Work/2026', specialUse: null } }),
+      change('c-rename', { renameMailbox: { from: 'Work', to: 'Job' } }),
+      change('c-subscribe', { subscribe: { name: 'Job/2026', subscribed: true } }),
+      change('c-delete', { deleteMailbox: { name: 'Archive' } }),
+      change('c-fail', { copy: { fromMailboxId: inbox.id, uids: [1], toMailbox: 'Nowhere', move: false } }),
+      change('c-useattr', { createMailbox: { name: 'Odd', specialUse: '\\Bogus' } }),
+    ];
+    const events = eventsOf(await stage.processBatch!(commands.map((c, i) => input(c, i))));
+    for (const [i, event] of events.entries()) {
+      expect(event).toMatchObject({ eventId: commands[i].commandId, commandId: commands[i].commandId, userId: ALICE, at: 1_700_000_100_000, delivered: null });
+    }
+    const [flags, copy, move, expunge, create, rename, subscribe, remove, fail, useattr] = events;
+    expect(flags.flagsChanged).toMatchObject({ mailboxId: inbox.id, mailbox: 'INBOX', conflicts: [] });
+    expect(flags.flagsChanged!.changed.map((c) => [c.uid, c.flags])).toEqual([[1, ['\\Deleted']], [2, ['\\Deleted']]]);
+    expect(copy.copied).toMatchObject({ toMailbox: 'Archive', moved: false, sourceUids: [1], targetUids: [1] });
+    expect(copy.copied!.copies).toEqual([{ fromKey: 'ingress-1:alice@example.test', toKey: 'copy:c-copy:ingress-1:alice@example.test' }]);
+    expect(move.copied).toMatchObject({ toMailbox: 'Trash', moved: true, sourceUids: [3], targetUids: [1] });
+    expect(expunge.expunged).toMatchObject({ mailboxId: inbox.id, uids: [1, 2], messageKeys: ['ingress-1:alice@example.test', 'ingress-2:alice@example.test'] });
+    expect(create.mailboxChanged).toMatchObject({ change: 'created', name: 'Work/2026', oldName: null, removedKeys: [] });
+    expect(rename.mailboxChanged).toMatchObject({ change: 'renamed', name: 'Job', oldName: 'Work' });
+    expect(subscribe.mailboxChanged).toMatchObject({ change: 'subscribed', name: 'Job/2026' });
+    expect(remove.mailboxChanged).toMatchObject({ change: 'deleted', name: 'Archive', removedKeys: ['copy:c-copy:ingress-1:alice@example.test'] });
+    expect(fail.failed).toEqual({ code: 'TRYCREATE', message: expect.any(String) });
+    expect(useattr.failed?.code).toBe('USEATTR');
+
+    expect(await resources.store.countMessages(ALICE)).toBe(1);
+    expect(await resources.store.mailbox(ALICE, 'Job/2026')).toMatchObject({ subscribed: true });
+    // A replay of the whole batch gives identical events and changes nothing.
+    const replayed = eventsOf(await stage.processBatch!(commands.map((c, i) => input(c, i))));
+    expect(replayed).toEqual(events);
+    expect(await resources.store.countMessages(ALICE)).toBe(1);
+  });
+
+  it('processBatch keeps the order of mixed deliveries and changes, as process does one by one', async () => {
+    const flagsCmd = (id: string, mailboxId: number, uids: number[]) =>
+      change(id, { setFlags: { mailboxId, uids, mode: 'replace', flags: ['\\Seen'], unchangedSince: null } });
+    const inboxId = (await resources.store.mailbox(ALICE, 'INBOX'))!.id;
+    const commands = [
+      command(1),
+      flagsCmd('f-1', inboxId, [1, 2]),
+      command(2),
+      change('x-1', { expunge: { mailboxId: inboxId, uids: [1], onlyDeleted: false } }),
+      change('m-1', { createMailbox: { name: 'Later', specialUse: null } }),
+      command(3, { mailbox: 'Later' }),
+      flagsCmd('f-2', inboxId, [1, 2]),
+    ];
+    const batched = eventsOf(await stage.processBatch!(commands.map((c, i) => input(c, i))));
+    const other = await newResources('other');
+    const single = storeProcessor.create({}, other);
+    const oneByOne: MailboxEvent[] = [];
+    for (const [i, c] of commands.entries()) oneByOne.push(...eventsOf([await single.process(input(c, i))]));
+    await other.search.close();
+    // Mailbox ids are the same in both fresh stores, so the events are too.
+    expect(batched).toEqual(oneByOne);
+    // The first flags change only sees message 1 (2 is not delivered yet); the last sees 2 only.
+    expect(batched[1].flagsChanged!.changed.map((c) => c.uid)).toEqual([1]);
+    expect(batched[3].expunged!.uids).toEqual([1]);
+    expect(batched[5].delivered).toMatchObject({ mailbox: 'Later', uid: 1 });
+    expect(batched[6].flagsChanged!.changed.map((c) => c.uid)).toEqual([2]);
+  });
+
+  it('throws for a setFlags command with an unknown mode, applying nothing of the batch', async () => {
+    const inboxId = (await resources.store.mailbox(ALICE, 'INBOX'))!.id;
+    const bad = change('bad', { setFlags: { mailboxId: inboxId, uids: [1], mode: 'toggle' as 'add', flags: [], unchangedSince: null } });
+    await expect(stage.process(input(bad))).rejects.toThrow(/mode/);
+    await expect(stage.processBatch!([input(command(1)), input(bad, 1)])).rejects.toThrow();
     expect(await resources.store.countMessages(ALICE)).toBe(0);
   });
 

@@ -1,25 +1,39 @@
 /**
  * The `store` stage: mailbox.commands → mailbox.events. The one writer of mailbox state
- * (DESIGN.md §1.2): it applies each command to the mail store and emits what it applied.
+ * (DESIGN.md §1.2): it applies each command to the mail store and emits what it applied, one
+ * event per command.
  *
- * A whole batch of deliveries is one store transaction (`processBatch`), one fsync. Replays
- * are harmless and give the same event: the store is idempotent by message key (a replayed
- * delivery returns the stored message with its original UID), the event id is
- * `deliver:<messageKey>` and its time is the command's `issuedAt`, not the clock (only the
- * thread id can differ: the current one, if a later message merged the thread). A replay
- * still emits the event — the first attempt may have crashed before its output was committed.
+ * Deliveries go through `store.deliver` (idempotent by message key; event id
+ * `deliver:<messageKey>`); client changes (flags, copy/move, expunge, create, rename, delete,
+ * subscribe) through `store.apply` (idempotent by command id; event id = the command id). A
+ * batch keeps its order: each run of consecutive deliveries, and each run of consecutive
+ * changes, is one store transaction, one fsync. Replays are harmless and give the same event:
+ * the store returns the first result, and the event's time is the command's `issuedAt`, not
+ * the clock (only a delivery's thread id can differ: the current one, if a later message
+ * merged the thread). A replay still emits the event — the first attempt may have crashed
+ * before its output was committed.
  *
- * A command with no known field set (a newer producer, a corrupt record) throws, so the runner
- * dead-letters it.
+ * A change that cannot apply (unknown mailbox, name taken …) is a `failed` event, answering
+ * the access server that issued it. A command with no known field set (a newer producer, a
+ * corrupt record) throws, so the runner dead-letters it.
  */
 import { z } from 'zod';
-import type { InputRecord, OutputRecord, ProcessorDefinition } from './processor.ts';
+import type { InputRecord, OutputRecord, ProcessorDefinition, Resources } from './processor.ts';
 import type { MailboxCommand, MailboxEvent } from '../schemas/types.ts';
-import type { DeliverRequest, StoredMessage } from '../connectors/store/store.ts';
+import type {
+  DeliverRequest,
+  MailboxChange,
+  MailboxChangeResult,
+  SpecialUse,
+  StoredMessage,
+} from '../connectors/store/store.ts';
 
 const configSchema = z.object({});
 
 export type StoreConfig = z.output<typeof configSchema>;
+
+/** What one command asks of the store. */
+type Work = { readonly kind: 'deliver'; readonly request: DeliverRequest } | { readonly kind: 'change'; readonly change: MailboxChange };
 
 export const storeProcessor: ProcessorDefinition<StoreConfig, MailboxCommand, MailboxEvent> = {
   name: 'store',
@@ -31,14 +45,16 @@ export const storeProcessor: ProcessorDefinition<StoreConfig, MailboxCommand, Ma
   },
   create(_config, resources) {
     async function processBatch(records: readonly InputRecord<MailboxCommand>[]): Promise<OutputRecord<MailboxEvent>[][]> {
-      const requests = records.map((r) => toDeliverRequest(r.value));
-      const results = await resources.store.deliver(requests);
-      return records.map((record, i) => {
-        const command = record.value;
-        const { created, message } = results[i];
-        if (!created) resources.logger.debug({ messageKey: message.messageKey }, 'store: delivery replayed, already stored');
-        return [{ key: command.userId, value: deliveredEvent(command, message) }];
-      });
+      const commands = records.map((r) => r.value);
+      const work = commands.map(toWork); // throws before anything is written
+      const events: MailboxEvent[] = [];
+      for (let start = 0; start < work.length; ) {
+        let end = start + 1;
+        while (end < work.length && work[end].kind === work[start].kind) end += 1;
+        events.push(...(await applyRun(resources, commands.slice(start, end), work.slice(start, end))));
+        start = end;
+      }
+      return commands.map((command, i) => [{ key: command.userId, value: events[i] }]);
     }
     return {
       async process(record) {
@@ -50,9 +66,62 @@ export const storeProcessor: ProcessorDefinition<StoreConfig, MailboxCommand, Ma
   },
 };
 
+/** One run of work of the same kind: one store call, one transaction. */
+async function applyRun(resources: Resources, commands: readonly MailboxCommand[], work: readonly Work[]): Promise<MailboxEvent[]> {
+  if (work[0].kind === 'deliver') {
+    const results = await resources.store.deliver(work.map((w) => (w as Extract<Work, { kind: 'deliver' }>).request));
+    return results.map(({ created, message }, i) => {
+      if (!created) resources.logger.debug({ messageKey: message.messageKey }, 'store: delivery replayed, already stored');
+      return deliveredEvent(commands[i], message);
+    });
+  }
+  const results = await resources.store.apply(work.map((w) => (w as Extract<Work, { kind: 'change' }>).change));
+  return results.map((result, i) => changeEvent(commands[i], result));
+}
+
+function toWork(command: MailboxCommand): Work {
+  if (command.deliver) return { kind: 'deliver', request: toDeliverRequest(command) };
+  const change = toChange(command);
+  if (!change) throw new Error(`mailbox command ${command.commandId}: no known command field is set`);
+  return { kind: 'change', change };
+}
+
+function toChange(command: MailboxCommand): MailboxChange | null {
+  const { commandId, userId } = command;
+  if (command.setFlags) {
+    const { mailboxId, uids, mode, flags, unchangedSince } = command.setFlags;
+    if (mode !== 'add' && mode !== 'remove' && mode !== 'replace') {
+      throw new Error(`mailbox command ${commandId}: unknown setFlags mode ${JSON.stringify(mode)}`);
+    }
+    return { kind: 'setFlags', commandId, userId, mailboxId, uids, mode, flags, unchangedSince };
+  }
+  if (command.copy) {
+    const { fromMailboxId, uids, toMailbox, move } = command.copy;
+    return { kind: 'copy', commandId, userId, fromMailboxId, uids, toMailbox, move };
+  }
+  if (command.expunge) {
+    const { mailboxId, uids, onlyDeleted } = command.expunge;
+    return { kind: 'expunge', commandId, userId, mailboxId, uids, onlyDeleted };
+  }
+  if (command.createMailbox) {
+    // The store checks the attribute (RFC 6154 §3: an unknown one fails with USEATTR).
+    const specialUse = command.createMailbox.specialUse as SpecialUse | null;
+    return { kind: 'createMailbox', commandId, userId, name: command.createMailbox.name, specialUse };
+  }
+  if (command.renameMailbox) {
+    const { from, to } = command.renameMailbox;
+    return { kind: 'renameMailbox', commandId, userId, from, to };
+  }
+  if (command.deleteMailbox) return { kind: 'deleteMailbox', commandId, userId, name: command.deleteMailbox.name };
+  if (command.subscribe) {
+    const { name, subscribed } = command.subscribe;
+    return { kind: 'subscribe', commandId, userId, name, subscribed };
+  }
+  return null;
+}
+
 function toDeliverRequest(command: MailboxCommand): DeliverRequest {
-  const d = command.deliver;
-  if (!d) throw new Error(`mailbox command ${command.commandId}: no known command field is set`);
+  const d = command.deliver!;
   return {
     messageKey: d.messageKey,
     userId: command.userId,
@@ -72,13 +141,14 @@ function toDeliverRequest(command: MailboxCommand): DeliverRequest {
   };
 }
 
-/** The event for a delivery: placement from the store, text and attachment names from the command (for the index). */
+/** The event for a delivery: placement from the store; headers, text and attachment names from the command (for the index). */
 function deliveredEvent(command: MailboxCommand, message: StoredMessage): MailboxEvent {
   const d = command.deliver!;
   return {
     eventId: `deliver:${message.messageKey}`,
     userId: command.userId,
     at: command.issuedAt,
+    commandId: command.commandId,
     delivered: {
       messageKey: message.messageKey,
       mailboxId: message.mailboxId,
@@ -92,8 +162,66 @@ function deliveredEvent(command: MailboxCommand, message: StoredMessage): Mailbo
       from: message.from.map((a) => ({ name: a.name, address: a.address })),
       to: message.to.map((a) => ({ name: a.name, address: a.address })),
       cc: message.cc.map((a) => ({ name: a.name, address: a.address })),
+      headers: d.headers,
       text: d.text,
       attachmentNames: d.attachmentNames,
     },
   };
+}
+
+/** The event for a client change: the field named like the result's kind. */
+function changeEvent(command: MailboxCommand, result: MailboxChangeResult): MailboxEvent {
+  const base = { eventId: command.commandId, userId: command.userId, at: command.issuedAt, commandId: command.commandId, delivered: null };
+  switch (result.kind) {
+    case 'flagsChanged':
+      return {
+        ...base,
+        flagsChanged: {
+          mailboxId: result.mailboxId,
+          mailbox: result.mailbox,
+          modseq: result.modseq,
+          changed: result.changed.map((c) => ({ messageKey: c.messageKey, uid: c.uid, modseq: c.modseq, flags: [...c.flags] })),
+          conflicts: [...result.conflicts],
+        },
+      };
+    case 'copied':
+      return {
+        ...base,
+        copied: {
+          fromMailboxId: result.fromMailboxId,
+          toMailboxId: result.toMailboxId,
+          toMailbox: result.toMailbox,
+          uidValidity: result.uidValidity,
+          moved: result.moved,
+          sourceUids: [...result.sourceUids],
+          targetUids: [...result.targetUids],
+          copies: result.copies.map((c) => ({ fromKey: c.fromKey, toKey: c.toKey })),
+          modseq: result.modseq,
+        },
+      };
+    case 'expunged':
+      return {
+        ...base,
+        expunged: {
+          mailboxId: result.mailboxId,
+          mailbox: result.mailbox,
+          uids: [...result.uids],
+          messageKeys: [...result.messageKeys],
+          modseq: result.modseq,
+        },
+      };
+    case 'mailboxChanged':
+      return {
+        ...base,
+        mailboxChanged: {
+          change: result.change,
+          mailboxId: result.mailboxId,
+          name: result.name,
+          oldName: result.oldName,
+          removedKeys: [...result.removedKeys],
+        },
+      };
+    case 'failed':
+      return { ...base, failed: { code: result.code, message: result.message } };
+  }
 }

@@ -147,7 +147,7 @@ const received: MailReceived = {
 };
 const parsed: ParsedMail = {
   received, messageId: '<m1@example.test>', inReplyTo: null, references: ['<m0@example.test>'], subject: 'Hi',
-  from: [address], to: [address], cc: [], date: 1_700_000_000_000, text: 'Hello',
+  from: [address], to: [address], cc: [], date: 1_700_000_000_000, headers: 'Subject: Hi\nFrom: Alice <alice@example.test>', text: 'Hello',
   attachments: [{ filename: 'a.pdf', contentType: 'application/pdf', size: 10 }],
 };
 const command: MailboxCommand = {
@@ -156,15 +156,35 @@ const command: MailboxCommand = {
     messageKey: 'k-1', mailbox: 'INBOX', flags: [], receivedAt: 1_700_000_000_000, size: 1234, rawBlob: 'a'.repeat(64),
     skeletonBlob: 'b'.repeat(64), parts: [{ offset: 100, length: 200, blob: 'c'.repeat(64) }], messageId: null,
     inReplyTo: '<m0@example.test>', references: [], subject: 'Hi', from: [address], to: [], cc: [address], date: null,
-    text: 'Hello', attachmentNames: ['a.pdf'],
+    headers: 'Subject: Hi', text: 'Hello', attachmentNames: ['a.pdf'],
   },
+  // A real command sets one of these; the sample sets every one so the field check reaches each record.
+  setFlags: { mailboxId: 1, uids: [1, 2], mode: 'add', flags: ['\\Seen'], unchangedSince: 5 },
+  copy: { fromMailboxId: 1, uids: [3], toMailbox: 'Archive', move: true },
+  expunge: { mailboxId: 1, uids: [4], onlyDeleted: true },
+  createMailbox: { name: 'Projects/2026', specialUse: '\\Archive' },
+  renameMailbox: { from: 'Old', to: 'New' },
+  deleteMailbox: { name: 'Gone' },
+  subscribe: { name: 'News', subscribed: false },
 };
 const event: MailboxEvent = {
   eventId: 'e-1', userId: 'u-1', at: 1_700_000_000_002,
   delivered: {
     messageKey: 'k-1', mailboxId: 1, mailbox: 'INBOX', uid: 1, modseq: 2, threadId: 't-1', receivedAt: 1_700_000_000_000,
-    size: 1234, subject: 'Hi', from: [address], to: [address], cc: [], text: 'Hello', attachmentNames: [],
+    size: 1234, subject: 'Hi', from: [address], to: [address], cc: [], headers: 'Subject: Hi', text: 'Hello', attachmentNames: [],
   },
+  commandId: 'c-1',
+  // A real event sets one of these; the sample sets every one so the field check reaches each record.
+  flagsChanged: {
+    mailboxId: 1, mailbox: 'INBOX', modseq: 7, changed: [{ messageKey: 'k-1', uid: 1, modseq: 7, flags: ['\\Seen'] }], conflicts: [2],
+  },
+  copied: {
+    fromMailboxId: 1, toMailboxId: 2, toMailbox: 'Archive', uidValidity: 1_700_000_000, moved: false, sourceUids: [1],
+    targetUids: [10], copies: [{ fromKey: 'k-1', toKey: 'copy:c-1:k-1' }], modseq: 8,
+  },
+  expunged: { mailboxId: 1, mailbox: 'INBOX', uids: [3], messageKeys: ['k-3'], modseq: 9 },
+  mailboxChanged: { change: 'renamed', mailboxId: 3, name: 'New', oldName: 'Old', removedKeys: ['k-4'] },
+  failed: { code: 'NONEXISTENT', message: 'no mailbox named Gone' },
 };
 const deadLetter: DeadLetter = {
   stage: 'parse', topic: 'mail.received', partition: 0, offset: 42, key: 'u-1', value: Buffer.from([1, 2, 3]),

@@ -36,6 +36,7 @@ export interface ParsedMail {
   to: AddressRecord[];
   cc: AddressRecord[];
   date: number | null;
+  headers: string;
   text: string;
   attachments: AttachmentInfo[];
 }
@@ -63,6 +64,7 @@ export interface DeliverMessage {
   to: AddressRecord[];
   cc: AddressRecord[];
   date: number | null;
+  headers: string;
   text: string;
   attachmentNames: string[];
 }
@@ -72,6 +74,60 @@ export interface MailboxCommand {
   userId: string;
   issuedAt: number;
   deliver: DeliverMessage | null;
+  // Client changes (IMAP, POP3, JMAP). Optional here: avsc writes a field left undefined as its
+  // default (null), so producers name only the command they send.
+  setFlags?: SetFlags | null;
+  copy?: CopyMessages | null;
+  expunge?: ExpungeMessages | null;
+  createMailbox?: CreateMailbox | null;
+  renameMailbox?: RenameMailbox | null;
+  deleteMailbox?: DeleteMailbox | null;
+  subscribe?: SubscribeMailbox | null;
+}
+
+/** Fields of a MailboxCommand that name what to do (all but the envelope). */
+export type MailboxCommandBody = Omit<MailboxCommand, 'commandId' | 'userId' | 'issuedAt' | 'deliver'>;
+
+export type FlagMode = 'add' | 'remove' | 'replace';
+
+export interface SetFlags {
+  mailboxId: number;
+  uids: number[];
+  mode: FlagMode;
+  flags: string[];
+  unchangedSince: number | null;
+}
+
+export interface CopyMessages {
+  fromMailboxId: number;
+  uids: number[];
+  toMailbox: string;
+  move: boolean;
+}
+
+export interface ExpungeMessages {
+  mailboxId: number;
+  uids: number[];
+  onlyDeleted: boolean;
+}
+
+export interface CreateMailbox {
+  name: string;
+  specialUse: string | null;
+}
+
+export interface RenameMailbox {
+  from: string;
+  to: string;
+}
+
+export interface DeleteMailbox {
+  name: string;
+}
+
+export interface SubscribeMailbox {
+  name: string;
+  subscribed: boolean;
 }
 
 export interface MessageDelivered {
@@ -87,6 +143,7 @@ export interface MessageDelivered {
   from: AddressRecord[];
   to: AddressRecord[];
   cc: AddressRecord[];
+  headers: string;
   text: string;
   attachmentNames: string[];
 }
@@ -95,7 +152,71 @@ export interface MailboxEvent {
   eventId: string;
   userId: string;
   at: number;
+  commandId?: string | null;
   delivered: MessageDelivered | null;
+  flagsChanged?: FlagsChanged | null;
+  copied?: MessagesCopied | null;
+  expunged?: MessagesExpunged | null;
+  mailboxChanged?: MailboxChanged | null;
+  failed?: CommandFailed | null;
+}
+
+export interface FlagChange {
+  messageKey: string;
+  uid: number;
+  modseq: number;
+  flags: string[];
+}
+
+export interface FlagsChanged {
+  mailboxId: number;
+  mailbox: string;
+  modseq: number;
+  changed: FlagChange[];
+  conflicts: number[];
+}
+
+export interface CopiedMessage {
+  fromKey: string;
+  toKey: string;
+}
+
+export interface MessagesCopied {
+  fromMailboxId: number;
+  toMailboxId: number;
+  toMailbox: string;
+  uidValidity: number;
+  moved: boolean;
+  sourceUids: number[];
+  targetUids: number[];
+  copies: CopiedMessage[];
+  modseq: number;
+}
+
+export interface MessagesExpunged {
+  mailboxId: number;
+  mailbox: string;
+  uids: number[];
+  messageKeys: string[];
+  modseq: number;
+}
+
+export type MailboxChangeKind = 'created' | 'renamed' | 'deleted' | 'subscribed' | 'unsubscribed';
+
+export interface MailboxChanged {
+  change: MailboxChangeKind;
+  mailboxId: number;
+  name: string;
+  oldName: string | null;
+  removedKeys: string[];
+}
+
+/** Codes from RFC 5530 §3 (and TRYCREATE, RFC 9051 §7.1). */
+export type CommandFailureCode = 'NONEXISTENT' | 'ALREADYEXISTS' | 'TRYCREATE' | 'CANNOT' | 'LIMIT' | 'INUSE' | 'OVERQUOTA';
+
+export interface CommandFailed {
+  code: CommandFailureCode | string;
+  message: string;
 }
 
 export interface DeadLetter {

@@ -6,6 +6,8 @@ import { describe, it, expect } from 'vitest';
 import { writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { provision, sluice, tempDir } from './harness/server.ts';
+import { SqliteMailStore } from '../connectors/store/sqlite.ts';
+import { verifyPassword } from '../ops/password.ts';
 
 describe('sluice CLI', () => {
   it('answers usage errors with exit code 2 and a usage line', async () => {
@@ -32,6 +34,30 @@ describe('sluice CLI', () => {
     const again = await sluice(['user', 'add', 'ONE@sluice.test', '--password-stdin'], { dataDir, stdin: 'pw\n' });
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('already exists');
+  });
+
+  it('sets a user’s POP3 keep-mail setting and password (user set)', async () => {
+    const dataDir = tempDir();
+    await provision(dataDir, 'sluice.test', ['pop@sluice.test']);
+    const keep = await sluice(['user', 'set', 'POP@sluice.test', '--pop3-keep', 'yes'], { dataDir });
+    expect(keep.code, keep.stderr).toBe(0);
+    expect(keep.stdout).toContain('keeps mail');
+    expect((await sluice(['user', 'list'], { dataDir })).stdout).toContain('pop@sluice.test  (pop3: keep mail)');
+    const bad = await sluice(['user', 'set', 'pop@sluice.test', '--pop3-keep', 'maybe'], { dataDir });
+    expect(bad.code).toBe(2);
+    const unknown = await sluice(['user', 'set', 'nobody@sluice.test', '--pop3-keep', 'no'], { dataDir });
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('does not exist');
+    const both = await sluice(['user', 'set', 'pop@sluice.test', '--pop3-keep', 'no', '--password-stdin'], { dataDir, stdin: 'new-secret\n' });
+    expect(both.code, both.stderr).toBe(0);
+    const store = new SqliteMailStore({ path: join(dataDir, 'mail.db') });
+    try {
+      const user = await store.user('pop@sluice.test');
+      expect(await verifyPassword('new-secret', user!.passwordHash)).toBe(true);
+      expect(user!.pop3KeepMail).toBe(false);
+    } finally {
+      await store.close();
+    }
   });
 
   it('checks, describes and draws the topology', async () => {

@@ -5,12 +5,16 @@
  * Only the `MailStore` interface is used. Each test works in its own fresh domain and users,
  * and global counts are compared before and after, so a shared cluster can be used.
  * Batch atomicity is not part of the contract (Cassandra has no multi-row transactions);
- * idempotency by message key is, and is what makes a replayed batch safe.
+ * idempotency by message key and by command id is, and is what makes a replayed batch safe.
+ * Client changes (`apply`) are tested in `conformance-messages.ts` and `conformance-mailboxes.ts`.
  */
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_MAILBOXES } from './store.ts';
 import type { DeliverRequest, MailStore } from './store.ts';
+import type { ConformanceContext } from './conformance-context.ts';
+import { describeMessageChanges } from './conformance-messages.ts';
+import { describeMailboxChanges } from './conformance-mailboxes.ts';
 
 export interface MailStoreUnderTest {
   readonly store: MailStore;
@@ -31,6 +35,7 @@ export function runMailStoreConformance(name: string, newStore: () => Promise<Ma
     let alice: string;
     let bob: string;
     let seq: number;
+    let commands: number;
 
     /** A delivery request for `userId` with sensible defaults. */
     function req(userId: string, over: Partial<DeliverRequest> = {}): DeliverRequest {
@@ -55,10 +60,25 @@ export function runMailStoreConformance(name: string, newStore: () => Promise<Ma
       };
     }
 
+    const context: ConformanceContext = {
+      store: () => store,
+      reopen: async () => {
+        await store.close();
+        store = await subject.reopen();
+        return store;
+      },
+      domain: () => domain,
+      alice: () => alice,
+      bob: () => bob,
+      req: (userId, over) => req(userId, over),
+      commandId: () => `${domain}:cmd-${++commands}`,
+    };
+
     beforeEach(async () => {
       subject = await newStore();
       store = subject.store;
       seq = 0;
+      commands = 0;
       domain = `d${randomBytes(5).toString('hex')}.test`;
       alice = `alice@${domain}`;
       bob = `bob@${domain}`;
@@ -95,6 +115,30 @@ export function runMailStoreConformance(name: string, newStore: () => Promise<Ma
         await expect(store.addUser(alice.toUpperCase(), 'x')).rejects.toThrow();
         await expect(store.addUser(`dave@not-local-${domain}`, 'x')).rejects.toThrow();
         expect(await store.user(`dave@not-local-${domain}`)).toBeNull();
+      });
+
+      it('updates a user: password and the POP3 keep-mail setting, each alone', async () => {
+        expect((await store.user(alice))?.pop3KeepMail).toBe(false);
+        const kept = await store.updateUser(alice.toUpperCase(), { pop3KeepMail: true });
+        expect(kept).toMatchObject({ id: alice, passwordHash: 'hash-a', pop3KeepMail: true });
+        const rehashed = await store.updateUser(alice, { passwordHash: 'hash-a2' });
+        expect(rehashed).toMatchObject({ passwordHash: 'hash-a2', pop3KeepMail: true });
+        expect(await store.user(alice)).toEqual(rehashed);
+        expect((await store.updateUser(alice, { pop3KeepMail: false })).pop3KeepMail).toBe(false);
+        expect((await store.user(bob))).toMatchObject({ passwordHash: 'hash-b', pop3KeepMail: false });
+        expect((await store.users()).find((u) => u.id === alice)?.passwordHash).toBe('hash-a2');
+        await expect(store.updateUser(`nobody@${domain}`, { pop3KeepMail: true })).rejects.toThrow();
+      });
+
+      it('subscribes a new user to the default mailboxes (RFC 9051 §6.3.7)', async () => {
+        expect([...(await store.subscriptions(alice))].sort()).toEqual(DEFAULT_MAILBOXES.map((b) => b.name).sort());
+        for (const box of await store.mailboxes(alice)) expect(box.subscribed, box.name).toBe(true);
+        expect(await store.subscriptions(`nobody@${domain}`)).toEqual([]);
+      });
+
+      it('gives each of a user’s mailboxes its own UIDVALIDITY', async () => {
+        const boxes = await store.mailboxes(alice);
+        expect(new Set(boxes.map((b) => b.uidValidity)).size).toBe(boxes.length);
       });
 
       it('gives every new user the default mailboxes, empty', async () => {
@@ -270,6 +314,46 @@ export function runMailStoreConformance(name: string, newStore: () => Promise<Ma
     });
 
     describe('reads', () => {
+      it('finds a mailbox by id, with its message count, unseen count and size (RFC 8438)', async () => {
+        await store.deliver([req(alice, { size: 100 }), req(alice, { size: 250, flags: ['\\Seen'] }), req(alice, { mailbox: 'Sent', size: 7 })]);
+        const inbox = await store.mailbox(alice, 'INBOX');
+        expect(inbox).toMatchObject({ messages: 2, unseen: 1, size: 350, subscribed: true });
+        expect(await store.mailboxById(inbox!.id)).toEqual(inbox);
+        expect((await store.mailbox(alice, 'Drafts'))?.size).toBe(0);
+        const missing = Math.max(...(await store.mailboxes(alice)).map((b) => b.id), ...(await store.mailboxes(bob)).map((b) => b.id)) + 1000;
+        expect(await store.mailboxById(missing)).toBeNull();
+      });
+
+      it('sums a user’s usage over all mailboxes (RFC 9208)', async () => {
+        expect(await store.usage(alice)).toEqual({ messages: 0, bytes: 0 });
+        await store.deliver([req(alice, { size: 100 }), req(alice, { mailbox: 'Junk', size: 23 }), req(bob, { size: 5 })]);
+        expect(await store.usage(alice)).toEqual({ messages: 2, bytes: 123 });
+        expect(await store.usage(bob)).toEqual({ messages: 1, bytes: 5 });
+      });
+
+      it('reads messages by UID (missing ones skipped), in UID order', async () => {
+        await store.deliver(Array.from({ length: 5 }, () => req(alice)));
+        const inbox = (await store.mailbox(alice, 'INBOX'))!;
+        const found = await store.messagesByUid(inbox.id, [5, 1, 99, 3, 3]);
+        expect(found.map((m) => m.uid)).toEqual([1, 3, 5]);
+        expect(found[0]).toEqual(await store.message(found[0].messageKey));
+        expect(await store.messagesByUid(inbox.id, [])).toEqual([]);
+      });
+
+      it('lists UID, MODSEQ and flags of every message in UID order (summaries)', async () => {
+        const delivered = await store.deliver([req(alice, { flags: ['\\Seen', '$Label'] }), req(alice), req(alice, { mailbox: 'Junk' })]);
+        const inbox = (await store.mailbox(alice, 'INBOX'))!;
+        expect(await store.summaries(inbox.id)).toEqual([
+          { uid: 1, modseq: delivered[0].message.modseq, flags: ['\\Seen', '$Label'] },
+          { uid: 2, modseq: delivered[1].message.modseq, flags: [] },
+        ]);
+      });
+
+      it('never stores \\Recent (RFC 9051 §2.3.2)', async () => {
+        const [r] = await store.deliver([req(alice, { flags: ['\\Recent', '\\Flagged', '\\flagged'] })]);
+        expect(r.message.flags).toEqual(['\\Flagged']);
+      });
+
       it('pages messages of a mailbox in UID order', async () => {
         await store.deliver(Array.from({ length: 7 }, () => req(alice)));
         await store.deliver([req(alice, { mailbox: 'Junk' })]);
@@ -298,6 +382,9 @@ export function runMailStoreConformance(name: string, newStore: () => Promise<Ma
         expect((await store.countMessages()) - before).toBe(3);
       });
     });
+
+    describeMessageChanges(context);
+    describeMailboxChanges(context);
 
     it('keeps everything across close and reopen', async () => {
       const [r] = await store.deliver([req(alice, { flags: ['\\Seen'] })]);

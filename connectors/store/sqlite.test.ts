@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runMailStoreConformance } from './conformance.ts';
 import { SqliteMailStore } from './sqlite.ts';
 import { MIGRATIONS, migrate } from './sqlite/schema.ts';
-import type { DeliverRequest } from './store.ts';
+import type { DeliverRequest, MailboxChange } from './store.ts';
 
 function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-'));
@@ -89,6 +89,41 @@ describe('SqliteMailStore specifics', () => {
     expect(db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all()).toEqual(['a', 'b']);
     expect(() => migrate(db, ['CREATE TABLE a (x INTEGER)'])).toThrow(/newer/);
     db.close();
+  });
+
+  it('migrates a file of schema 1: subscriptions for existing mailboxes, settings, UIDVALIDITY after the old ones', async () => {
+    const old = path.join(dir, 'v1.db');
+    const db = new Database(old);
+    migrate(db, MIGRATIONS.slice(0, 1));
+    db.exec(`INSERT INTO domains VALUES ('old.test');
+      INSERT INTO users VALUES ('bob@old.test', 'Bob@old.test', 'h', 1);
+      INSERT INTO mailboxes (user_id, name, special_use, uidvalidity, uidnext, highestmodseq)
+        VALUES ('bob@old.test', 'INBOX', '\\Inbox', 4000000000, 1, 0), ('bob@old.test', 'Imported', NULL, 4000000000, 1, 0);`);
+    db.close();
+    const migrated = new SqliteMailStore({ path: old });
+    try {
+      expect(await migrated.user('bob@old.test')).toMatchObject({ pop3KeepMail: false, passwordHash: 'h' });
+      expect(await migrated.subscriptions('bob@old.test')).toEqual(['INBOX', 'Imported']);
+      expect((await migrated.mailbox('bob@old.test', 'Imported'))?.subscribed).toBe(true);
+      const [created] = await migrated.apply([{ kind: 'createMailbox', commandId: 'c1', userId: 'bob@old.test', name: 'New', specialUse: null }]);
+      expect(created.kind).toBe('mailboxChanged');
+      expect((await migrated.mailbox('bob@old.test', 'New'))?.uidValidity).toBe(4000000001);
+    } finally {
+      await migrated.close();
+    }
+  });
+
+  it('rolls a whole apply() back when a change throws', async () => {
+    await store.deliver([req('k1', 'alice@example.test')]);
+    const inbox = (await store.mailbox('alice@example.test', 'INBOX'))!;
+    const bad = { kind: 'setFlags', commandId: 'c2', userId: 'alice@example.test', mailboxId: inbox.id, uids: [1], mode: 'add', flags: null } as unknown as MailboxChange;
+    await expect(store.apply([
+      { kind: 'createMailbox', commandId: 'c1', userId: 'alice@example.test', name: 'Made', specialUse: null },
+      bad,
+    ])).rejects.toThrow();
+    expect(await store.mailbox('alice@example.test', 'Made')).toBeNull();
+    const [again] = await store.apply([{ kind: 'createMailbox', commandId: 'c1', userId: 'alice@example.test', name: 'Made', specialUse: null }]);
+    expect(again.kind).toBe('mailboxChanged');
   });
 
   it('delivers a large batch quickly', async () => {

@@ -1,41 +1,39 @@
 /**
  * The embedded mail store on one SQLite file (better-sqlite3; WAL; every commit fsynced — see
- * `sqlite/schema.ts`). `deliver()` applies a whole batch in one write transaction: one fsync
- * for the batch. Idempotent by message key, so replaying the log changes nothing.
+ * `sqlite/schema.ts`). `deliver()` and `apply()` each run a whole batch in one write
+ * transaction: one fsync for the batch. Both are idempotent (by message key, by command id), so
+ * replaying the log changes nothing. Mailbox state has one writer: the store stage.
  *
- * UIDs and MODSEQs are per mailbox (RFC 9051 §2.3.1.1, RFC 7162 §3.1): a delivery takes the
- * mailbox's UIDNEXT and HIGHESTMODSEQ + 1 and advances both, so they follow the log order.
+ * The parts live in `sqlite/`: mailboxes and subscriptions, deliveries, message changes
+ * (flags, copy, expunge), mailbox changes (create, rename, delete, subscribe), name rules.
  */
 import type {
   DeliverRequest,
   DeliverResult,
   Mailbox,
+  MailboxChange,
+  MailboxChangeResult,
+  MailboxChanges,
   MailStore,
+  MessageSummary,
   StoredMessage,
   User,
+  UserUpdate,
 } from './store.ts';
 import { DEFAULT_MAILBOXES } from './store.ts';
 import { openStoreDatabase } from './sqlite/schema.ts';
 import type { Db } from './sqlite/schema.ts';
-import { MESSAGE_COLUMNS, toMailbox, toMessage, toUser } from './sqlite/rows.ts';
-import type { MailboxRow, MessageRow, UserRow } from './sqlite/rows.ts';
-import { normalizeMessageId, ThreadTable } from './sqlite/threads.ts';
+import { toMailbox, toMessage, toUser, USER_COLUMNS } from './sqlite/rows.ts';
+import type { MessageRow, UserRow } from './sqlite/rows.ts';
+import { normalizeMessageId } from './sqlite/threads.ts';
+import { MailboxTable } from './sqlite/mailboxes.ts';
+import { Deliveries, MESSAGE_SELECT } from './sqlite/deliver.ts';
+import { ChangeApplier } from './sqlite/apply.ts';
+import { mailboxName } from './sqlite/names.ts';
 
 export interface SqliteMailStoreOptions {
   /** The SQLite file; created (and migrated) if needed. */
   readonly path: string;
-}
-
-const MAILBOX_WITH_COUNTS = `SELECT b.id, b.user_id, b.name, b.special_use, b.uidvalidity, b.uidnext, b.highestmodseq,
-  (SELECT COUNT(*) FROM messages WHERE mailbox_id = b.id) AS messages,
-  (SELECT COUNT(*) FROM messages WHERE mailbox_id = b.id AND seen = 0) AS unseen
-  FROM mailboxes b`;
-const MESSAGE_SELECT = `SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id`;
-
-interface TargetMailbox {
-  id: number;
-  uidnext: number;
-  highestmodseq: number;
 }
 
 type Statements = ReturnType<typeof prepare>;
@@ -48,27 +46,31 @@ function prepare(db: Db) {
     insertUser: db.prepare<[string, string, string, number]>(
       'INSERT INTO users (id, address, password_hash, created_at) VALUES (?, ?, ?, ?)',
     ),
-    user: db.prepare<[string], UserRow>('SELECT id, address, password_hash, created_at FROM users WHERE id = ?'),
-    users: db.prepare<[], UserRow>('SELECT id, address, password_hash, created_at FROM users ORDER BY id'),
-    insertMailbox: db.prepare<[string, string, string | null, number]>(
-      'INSERT INTO mailboxes (user_id, name, special_use, uidvalidity, uidnext, highestmodseq) VALUES (?, ?, ?, ?, 1, 0)',
+    user: db.prepare<[string], UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE id = ?`),
+    users: db.prepare<[], UserRow>(`SELECT ${USER_COLUMNS} FROM users ORDER BY id`),
+    updateUser: db.prepare<[string | null, number | null, string]>(
+      `UPDATE users SET password_hash = COALESCE(?, password_hash), pop3_keep_mail = COALESCE(?, pop3_keep_mail) WHERE id = ?`,
     ),
-    mailboxes: db.prepare<[string], MailboxRow>(`${MAILBOX_WITH_COUNTS} WHERE b.user_id = ? ORDER BY b.id`),
-    mailbox: db.prepare<[string, string], MailboxRow>(`${MAILBOX_WITH_COUNTS} WHERE b.user_id = ? AND b.name = ?`),
-    target: db.prepare<[string, string], TargetMailbox>(
-      'SELECT id, uidnext, highestmodseq FROM mailboxes WHERE user_id = ? AND name = ?',
-    ),
-    advance: db.prepare<[number, number, number]>('UPDATE mailboxes SET uidnext = ?, highestmodseq = ? WHERE id = ?'),
-    insertMessage: db.prepare(
-      `INSERT INTO messages (message_key, user_id, mailbox_id, uid, modseq, thread_id, received_at, size, flags, seen,
-         message_id, in_reply_to, refs, subject, from_json, to_json, cc_json, date, skeleton_blob, parts)
-       VALUES (@messageKey, @userId, @mailboxId, @uid, @modseq, @threadId, @receivedAt, @size, @flags, @seen,
-         @messageId, @inReplyTo, @refs, @subject, @from, @to, @cc, @date, @skeletonBlob, @parts)`,
+    usage: db.prepare<[string], { messages: number; bytes: number }>(
+      'SELECT COUNT(*) AS messages, COALESCE(SUM(size), 0) AS bytes FROM messages WHERE user_id = ?',
     ),
     byKey: db.prepare<[string], MessageRow>(`${MESSAGE_SELECT} WHERE m.message_key = ?`),
     page: db.prepare<[number, number, number], MessageRow>(
       `${MESSAGE_SELECT} WHERE m.mailbox_id = ? AND m.uid > ? ORDER BY m.uid LIMIT ?`,
     ),
+    byUids: db.prepare<[number, string], MessageRow>(
+      `${MESSAGE_SELECT} WHERE m.mailbox_id = ? AND m.uid IN (SELECT value FROM json_each(?)) ORDER BY m.uid`,
+    ),
+    summaries: db.prepare<[number], { uid: number; modseq: number; flags: string }>(
+      'SELECT uid, modseq, flags FROM messages WHERE mailbox_id = ? ORDER BY uid',
+    ),
+    changedSince: db.prepare<[number, number], MessageRow>(
+      `${MESSAGE_SELECT} WHERE m.mailbox_id = ? AND m.modseq > ? ORDER BY m.uid`,
+    ),
+    expungedSince: db.prepare<[number, number], number>(
+      'SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid',
+    ).pluck(),
+    highestModseq: db.prepare<[number], number>('SELECT highestmodseq FROM mailboxes WHERE id = ?').pluck(),
     hasMessageId: db.prepare<[string, string, string], number>(
       'SELECT 1 FROM messages WHERE user_id = ? AND message_id IN (?, ?) LIMIT 1',
     ).pluck(),
@@ -83,13 +85,17 @@ function prepare(db: Db) {
 export class SqliteMailStore implements MailStore {
   private readonly db: Db;
   private readonly st: Statements;
-  private readonly threads: ThreadTable;
+  private readonly boxes: MailboxTable;
+  private readonly deliveries: Deliveries;
+  private readonly changer: ChangeApplier;
   private closed = false;
 
   constructor(options: SqliteMailStoreOptions) {
     this.db = openStoreDatabase(options.path);
     this.st = prepare(this.db);
-    this.threads = new ThreadTable(this.db);
+    this.boxes = new MailboxTable(this.db);
+    this.deliveries = new Deliveries(this.db, this.boxes);
+    this.changer = new ChangeApplier(this.db, this.boxes);
   }
 
   async addDomain(name: string): Promise<void> {
@@ -113,14 +119,17 @@ export class SqliteMailStore implements MailStore {
     const id = trimmed.toLowerCase();
     const domain = normalizeDomain(trimmed.slice(at + 1));
     const now = Date.now();
-    const uidValidity = Math.floor(now / 1000);
     this.db.transaction(() => {
       if (this.st.domainExists.get(domain) === undefined) throw new Error(`domain ${domain} is not local`);
       if (this.st.user.get(id) !== undefined) throw new Error(`user ${id} already exists`);
       this.st.insertUser.run(id, trimmed, passwordHash, now);
-      for (const box of DEFAULT_MAILBOXES) this.st.insertMailbox.run(id, box.name, box.specialUse, uidValidity);
+      // Each mailbox its own UIDVALIDITY, so a later RENAME can never bring one back under an old name.
+      for (const box of DEFAULT_MAILBOXES) {
+        this.boxes.create(id, box.name, box.specialUse);
+        this.boxes.subscribe(id, box.name, true);
+      }
     }).immediate();
-    return { id, address: trimmed, passwordHash, createdAt: now };
+    return { id, address: trimmed, passwordHash, createdAt: now, pop3KeepMail: false };
   }
 
   async user(address: string): Promise<User | null> {
@@ -132,18 +141,45 @@ export class SqliteMailStore implements MailStore {
     return this.st.users.all().map(toUser);
   }
 
+  async updateUser(userId: string, update: UserUpdate): Promise<User> {
+    const id = userId.trim().toLowerCase();
+    const keep = update.pop3KeepMail === undefined ? null : update.pop3KeepMail ? 1 : 0;
+    const info = this.st.updateUser.run(update.passwordHash ?? null, keep, id);
+    if (info.changes === 0) throw new Error(`user ${id} does not exist`);
+    return toUser(this.st.user.get(id)!);
+  }
+
   async mailboxes(userId: string): Promise<Mailbox[]> {
-    return this.st.mailboxes.all(userId.toLowerCase()).map(toMailbox);
+    return this.boxes.all.all(userId.toLowerCase()).map(toMailbox);
   }
 
   async mailbox(userId: string, name: string): Promise<Mailbox | null> {
-    const row = this.st.mailbox.get(userId.toLowerCase(), mailboxName(name));
+    const row = this.boxes.byName.get(userId.toLowerCase(), mailboxName(name));
     return row ? toMailbox(row) : null;
+  }
+
+  async mailboxById(mailboxId: number): Promise<Mailbox | null> {
+    const row = this.boxes.byId.get(mailboxId);
+    return row ? toMailbox(row) : null;
+  }
+
+  async subscriptions(userId: string): Promise<string[]> {
+    return this.boxes.subscriptions.all(userId.toLowerCase());
+  }
+
+  async usage(userId: string): Promise<{ messages: number; bytes: number }> {
+    const row = this.st.usage.get(userId.toLowerCase())!;
+    return { messages: row.messages, bytes: row.bytes };
   }
 
   async deliver(requests: readonly DeliverRequest[]): Promise<DeliverResult[]> {
     if (requests.length === 0) return [];
-    return this.db.transaction(() => requests.map((r) => this.deliverOne(r))).immediate();
+    return this.db.transaction(() => requests.map((r) => this.deliveries.deliver(r))).immediate();
+  }
+
+  async apply(changes: readonly MailboxChange[]): Promise<MailboxChangeResult[]> {
+    if (changes.length === 0) return [];
+    return this.db.transaction(() => changes.map((c) => this.changer.apply(c))).immediate();
   }
 
   async messages(mailboxId: number, afterUid = 0, limit?: number): Promise<StoredMessage[]> {
@@ -153,6 +189,28 @@ export class SqliteMailStore implements MailStore {
   async message(messageKey: string): Promise<StoredMessage | null> {
     const row = this.st.byKey.get(messageKey);
     return row ? toMessage(row) : null;
+  }
+
+  async messagesByUid(mailboxId: number, uids: readonly number[]): Promise<StoredMessage[]> {
+    if (uids.length === 0) return [];
+    return this.st.byUids.all(mailboxId, JSON.stringify(uids)).map(toMessage);
+  }
+
+  async summaries(mailboxId: number): Promise<MessageSummary[]> {
+    return this.st.summaries.all(mailboxId).map((r) => ({
+      uid: r.uid,
+      modseq: r.modseq,
+      flags: JSON.parse(r.flags) as string[],
+    }));
+  }
+
+  async changes(mailboxId: number, sinceModseq: number): Promise<MailboxChanges> {
+    // One read transaction: the three reads see the same state.
+    return this.db.transaction(() => ({
+      changed: this.st.changedSince.all(mailboxId, sinceModseq).map(toMessage),
+      expunged: this.st.expungedSince.all(mailboxId, sinceModseq),
+      highestModseq: this.st.highestModseq.get(mailboxId) ?? 0,
+    }))();
   }
 
   async hasMessageId(userId: string, messageId: string): Promise<boolean> {
@@ -174,83 +232,8 @@ export class SqliteMailStore implements MailStore {
     this.closed = true;
     this.db.close();
   }
-
-  /**
-   * The mailbox a delivery goes to; a name the user does not have yet (an imported folder) is
-   * created, as IMAP APPEND's [TRYCREATE] would let a client do (RFC 9051 §6.3.12).
-   */
-  private targetMailbox(userId: string, name: string): TargetMailbox | undefined {
-    const found = this.st.target.get(userId, name);
-    if (found || this.st.user.get(userId) === undefined) return found;
-    if (!name.trim() || name.length > 1000) return this.st.target.get(userId, 'INBOX');
-    this.st.insertMailbox.run(userId, name, null, Math.floor(Date.now() / 1000));
-    return this.st.target.get(userId, name);
-  }
-
-  /** One delivery, inside `deliver`'s transaction. */
-  private deliverOne(request: DeliverRequest): DeliverResult {
-    const existing = this.st.byKey.get(request.messageKey);
-    if (existing) return { created: false, message: toMessage(existing) };
-
-    const userId = request.userId.toLowerCase();
-    const target = this.targetMailbox(userId, mailboxName(request.mailbox));
-    if (!target) throw new Error(`cannot deliver ${request.messageKey}: unknown user ${userId}`);
-    const uid = target.uidnext;
-    const modseq = target.highestmodseq + 1;
-    this.st.advance.run(uid + 1, modseq, target.id);
-
-    const threadId = this.threads.assign({
-      userId,
-      messageKey: request.messageKey,
-      messageId: request.messageId,
-      inReplyTo: request.inReplyTo,
-      references: request.references,
-    });
-    const flags = uniqueFlags(request.flags);
-    this.st.insertMessage.run({
-      messageKey: request.messageKey,
-      userId,
-      mailboxId: target.id,
-      uid,
-      modseq,
-      threadId,
-      receivedAt: request.receivedAt,
-      size: request.size,
-      flags: JSON.stringify(flags),
-      seen: flags.some((f) => f.toLowerCase() === '\\seen') ? 1 : 0,
-      messageId: request.messageId,
-      inReplyTo: request.inReplyTo,
-      refs: JSON.stringify(request.references),
-      subject: request.subject,
-      from: JSON.stringify(request.from),
-      to: JSON.stringify(request.to),
-      cc: JSON.stringify(request.cc),
-      date: request.date,
-      skeletonBlob: request.body.skeletonBlob,
-      parts: JSON.stringify(request.body.parts),
-    });
-    return { created: true, message: toMessage(this.st.byKey.get(request.messageKey)!) };
-  }
 }
 
 function normalizeDomain(name: string): string {
   return name.trim().toLowerCase().replace(/\.$/, '');
-}
-
-/** INBOX is case-insensitive; other names are as given (RFC 9051 §5.1). */
-function mailboxName(name: string): string {
-  return name.toUpperCase() === 'INBOX' ? 'INBOX' : name;
-}
-
-/** Flags are case-insensitive (RFC 9051 §2.3.2): keep the first spelling of each. */
-function uniqueFlags(flags: readonly string[]): string[] {
-  const seen = new Set<string>();
-  const out: string[] = [];
-  for (const flag of flags) {
-    const lower = flag.toLowerCase();
-    if (seen.has(lower)) continue;
-    seen.add(lower);
-    out.push(flag);
-  }
-  return out;
 }

@@ -24,6 +24,13 @@ export interface User {
   readonly address: string;
   readonly passwordHash: string;
   readonly createdAt: number;
+  /** POP3 leaves mail on the server instead of expunging what the client deleted (per-user setting). */
+  readonly pop3KeepMail: boolean;
+}
+
+export interface UserUpdate {
+  readonly passwordHash?: string;
+  readonly pop3KeepMail?: boolean;
 }
 
 export interface Mailbox {
@@ -36,6 +43,10 @@ export interface Mailbox {
   readonly highestModseq: number;
   readonly messages: number;
   readonly unseen: number;
+  /** IMAP SUBSCRIBE state (RFC 9051 §6.3.7). */
+  readonly subscribed: boolean;
+  /** Sum of the messages' sizes (STATUS=SIZE, RFC 8438). */
+  readonly size: number;
 }
 
 export interface Address {
@@ -92,6 +103,55 @@ export interface StoredMessage {
   readonly date: number | null;
 }
 
+/** What changed in a mailbox since a MODSEQ (RFC 7162 CONDSTORE/QRESYNC, and IMAP sessions' updates). */
+export interface MailboxChanges {
+  /** Messages whose MODSEQ is above `since` (new or with changed flags), in UID order. */
+  readonly changed: StoredMessage[];
+  /** UIDs expunged at a MODSEQ above `since`, ascending (kept as tombstones for VANISHED). */
+  readonly expunged: number[];
+  readonly highestModseq: number;
+}
+
+/** The lean per-message facts an IMAP session keeps for its sequence-number map. */
+export interface MessageSummary {
+  readonly uid: number;
+  readonly modseq: number;
+  readonly flags: readonly string[];
+}
+
+/**
+ * A client change to apply (the store stage maps each MailboxCommand to one). `commandId` makes
+ * it idempotent: applying an id a second time returns the first result and changes nothing.
+ */
+export type MailboxChange =
+  | { readonly kind: 'setFlags'; readonly commandId: string; readonly userId: string; readonly mailboxId: number;
+      readonly uids: readonly number[]; readonly mode: 'add' | 'remove' | 'replace'; readonly flags: readonly string[];
+      readonly unchangedSince: number | null }
+  | { readonly kind: 'copy'; readonly commandId: string; readonly userId: string; readonly fromMailboxId: number;
+      readonly uids: readonly number[]; readonly toMailbox: string; readonly move: boolean }
+  | { readonly kind: 'expunge'; readonly commandId: string; readonly userId: string; readonly mailboxId: number;
+      readonly uids: readonly number[]; readonly onlyDeleted: boolean }
+  | { readonly kind: 'createMailbox'; readonly commandId: string; readonly userId: string; readonly name: string;
+      readonly specialUse: SpecialUse | null }
+  | { readonly kind: 'renameMailbox'; readonly commandId: string; readonly userId: string; readonly from: string; readonly to: string }
+  | { readonly kind: 'deleteMailbox'; readonly commandId: string; readonly userId: string; readonly name: string }
+  | { readonly kind: 'subscribe'; readonly commandId: string; readonly userId: string; readonly name: string; readonly subscribed: boolean };
+
+/** The result of a change, shaped like the MailboxEvent field the store stage emits for it. */
+export type MailboxChangeResult =
+  | { readonly kind: 'flagsChanged'; readonly mailboxId: number; readonly mailbox: string; readonly modseq: number;
+      readonly changed: readonly { messageKey: string; uid: number; modseq: number; flags: string[] }[];
+      readonly conflicts: readonly number[] }
+  | { readonly kind: 'copied'; readonly fromMailboxId: number; readonly toMailboxId: number; readonly toMailbox: string;
+      readonly uidValidity: number; readonly moved: boolean; readonly sourceUids: readonly number[];
+      readonly targetUids: readonly number[]; readonly copies: readonly { fromKey: string; toKey: string }[]; readonly modseq: number }
+  | { readonly kind: 'expunged'; readonly mailboxId: number; readonly mailbox: string; readonly uids: readonly number[];
+      readonly messageKeys: readonly string[]; readonly modseq: number }
+  | { readonly kind: 'mailboxChanged'; readonly change: 'created' | 'renamed' | 'deleted' | 'subscribed' | 'unsubscribed';
+      readonly mailboxId: number; readonly name: string; readonly oldName: string | null; readonly removedKeys: readonly string[] }
+  | { readonly kind: 'failed'; readonly code: 'NONEXISTENT' | 'ALREADYEXISTS' | 'TRYCREATE' | 'CANNOT' | 'LIMIT' | 'USEATTR';
+      readonly message: string };
+
 export interface DeliverResult {
   readonly message: StoredMessage;
   /** False when the key was already stored (a replay): nothing changed. */
@@ -107,17 +167,36 @@ export interface MailStore {
   addUser(address: string, passwordHash: string): Promise<User>;
   user(address: string): Promise<User | null>;
   users(): Promise<User[]>;
+  /** Directory change (CLI): password, POP3 keep-mail setting. Throws if the user does not exist. */
+  updateUser(userId: string, update: UserUpdate): Promise<User>;
 
   // — mailboxes —
   mailboxes(userId: string): Promise<Mailbox[]>;
   mailbox(userId: string, name: string): Promise<Mailbox | null>;
+  mailboxById(mailboxId: number): Promise<Mailbox | null>;
+  /** Subscribed names (RFC 9051 §6.3.7: kept even when the mailbox no longer exists). */
+  subscriptions(userId: string): Promise<string[]>;
+  /** Storage used by all of a user's mailboxes (QUOTA, RFC 9208). */
+  usage(userId: string): Promise<{ messages: number; bytes: number }>;
 
   // — messages (writes: the store stage only) —
   /** Idempotent by `messageKey`; assigns UID, MODSEQ and thread id. Many in one durable transaction. */
   deliver(requests: readonly DeliverRequest[]): Promise<DeliverResult[]>;
+  /**
+   * Client changes, in order, in one durable transaction. Idempotent by `commandId`. A change
+   * that cannot apply (unknown mailbox, name taken …) yields `kind: 'failed'` and changes nothing;
+   * only store faults throw.
+   */
+  apply(changes: readonly MailboxChange[]): Promise<MailboxChangeResult[]>;
   /** Messages of one mailbox in UID order, from `afterUid` (exclusive), at most `limit`. */
   messages(mailboxId: number, afterUid?: number, limit?: number): Promise<StoredMessage[]>;
   message(messageKey: string): Promise<StoredMessage | null>;
+  /** Messages of one mailbox with these UIDs (missing ones skipped), in UID order. */
+  messagesByUid(mailboxId: number, uids: readonly number[]): Promise<StoredMessage[]>;
+  /** UID, MODSEQ and flags of every message of a mailbox, in UID order (one cheap query). */
+  summaries(mailboxId: number): Promise<MessageSummary[]>;
+  /** What changed since `sinceModseq` (exclusive). */
+  changes(mailboxId: number, sinceModseq: number): Promise<MailboxChanges>;
   /** Whether the user already has a message with this Message-ID header (import de-duplication). */
   hasMessageId(userId: string, messageId: string): Promise<boolean>;
   /** Message keys of one thread, in received order. */

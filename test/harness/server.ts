@@ -54,6 +54,10 @@ export interface RunningSluice {
   readonly child: ChildProcess;
   readonly smtpPort: number;
   readonly httpPort: number;
+  readonly imapPort: number;
+  readonly imapsPort: number;
+  readonly pop3Port: number;
+  readonly pop3sPort: number;
   readonly stderr: () => string;
   /** SIGTERM and wait for exit. */
   stop(): Promise<void>;
@@ -70,6 +74,10 @@ export async function startSluice(options: { dataDir: string; smtpPort?: number;
       SLUICE_DATA_DIR: options.dataDir,
       SLUICE_LISTEN_SMTP: `127.0.0.1:${smtpPort}`,
       SLUICE_LISTEN_HTTP: '127.0.0.1:0',
+      SLUICE_LISTEN_IMAP: '127.0.0.1:0',
+      SLUICE_LISTEN_IMAPS: '127.0.0.1:0',
+      SLUICE_LISTEN_POP3: '127.0.0.1:0',
+      SLUICE_LISTEN_POP3S: '127.0.0.1:0',
       SLUICE_LOG_LEVEL: 'warn',
       SLUICE_HOSTNAME: 'mx.sluice.test',
       ...options.env,
@@ -100,6 +108,10 @@ export async function startSluice(options: { dataDir: string; smtpPort?: number;
     child,
     smtpPort: port(listeners.smtp),
     httpPort: port(listeners.http),
+    imapPort: port(listeners.imap),
+    imapsPort: port(listeners.imaps),
+    pop3Port: port(listeners.pop3),
+    pop3sPort: port(listeners.pop3s),
     stderr: () => stderr,
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');

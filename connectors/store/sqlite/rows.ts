@@ -6,7 +6,11 @@ export interface UserRow {
   address: string;
   password_hash: string;
   created_at: number;
+  pop3_keep_mail: number;
 }
+
+/** The columns `toUser` needs. */
+export const USER_COLUMNS = 'id, address, password_hash, created_at, pop3_keep_mail';
 
 export interface MailboxRow {
   id: number;
@@ -18,6 +22,8 @@ export interface MailboxRow {
   highestmodseq: number;
   messages: number;
   unseen: number;
+  subscribed: number;
+  size: number;
 }
 
 export interface MessageRow {
@@ -46,7 +52,13 @@ export const MESSAGE_COLUMNS = `m.message_key, m.user_id, m.mailbox_id, b.name A
   m.flags, m.received_at, m.size, m.skeleton_blob, m.parts, m.message_id, m.subject, m.from_json, m.to_json, m.cc_json, m.date`;
 
 export function toUser(row: UserRow): User {
-  return { id: row.id, address: row.address, passwordHash: row.password_hash, createdAt: row.created_at };
+  return {
+    id: row.id,
+    address: row.address,
+    passwordHash: row.password_hash,
+    createdAt: row.created_at,
+    pop3KeepMail: row.pop3_keep_mail !== 0,
+  };
 }
 
 export function toMailbox(row: MailboxRow): Mailbox {
@@ -60,6 +72,8 @@ export function toMailbox(row: MailboxRow): Mailbox {
     highestModseq: row.highestmodseq,
     messages: row.messages,
     unseen: row.unseen,
+    subscribed: row.subscribed !== 0,
+    size: row.size,
   };
 }
 

@@ -78,6 +78,42 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT, WITHOUT ROWID;
   CREATE INDEX threads_by_thread ON threads (user_id, thread_id);
   `,
+  // 2: IMAP/POP3 access — per-user settings, subscriptions, idempotent client changes,
+  // expunge tombstones (RFC 7162 §3.2.10 VANISHED), changes since a MODSEQ.
+  // (mailboxes.subscribed from migration 1 is no longer read: subscriptions are by name.)
+  `
+  ALTER TABLE users ADD COLUMN pop3_keep_mail INTEGER NOT NULL DEFAULT 0;
+  -- Highest UIDVALIDITY given to any of the user's mailboxes, so that a mailbox created again
+  -- under an old name never gets an old UIDVALIDITY back (RFC 9051 §2.3.1.1).
+  ALTER TABLE users ADD COLUMN last_uidvalidity INTEGER NOT NULL DEFAULT 0;
+  UPDATE users SET last_uidvalidity = (SELECT COALESCE(MAX(uidvalidity), 0) FROM mailboxes WHERE user_id = users.id);
+
+  -- RFC 9051 §6.3.7: subscriptions are names, kept even when the mailbox does not exist.
+  CREATE TABLE subscriptions (
+    user_id TEXT NOT NULL REFERENCES users (id),
+    name TEXT NOT NULL,
+    PRIMARY KEY (user_id, name)
+  ) STRICT, WITHOUT ROWID;
+  -- Every mailbox so far counted as subscribed (the old column defaulted to 1).
+  INSERT OR IGNORE INTO subscriptions (user_id, name) SELECT user_id, name FROM mailboxes;
+
+  -- Client changes applied, by command id, with their result (a replay returns it).
+  CREATE TABLE applied_commands (
+    command_id TEXT PRIMARY KEY,
+    result TEXT NOT NULL,            -- JSON MailboxChangeResult
+    applied_at INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
+
+  -- Expunged UIDs with the MODSEQ of their expunge (QRESYNC VANISHED (EARLIER)).
+  CREATE TABLE expunged (
+    mailbox_id INTEGER NOT NULL,
+    uid INTEGER NOT NULL,
+    modseq INTEGER NOT NULL,
+    PRIMARY KEY (mailbox_id, uid)
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE INDEX messages_by_modseq ON messages (mailbox_id, modseq);
+  `,
 ];
 
 /** Opens (creating and migrating if needed) a mail store file. */
