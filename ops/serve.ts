@@ -1,6 +1,6 @@
 /**
  * `sluice serve`: opens the connectors, starts the pipeline (in a worker thread of its own by
- * default), then the listeners (SMTP MX, HTTP), and prints one `ready {…}` line on stdout with
+ * default), then the listeners (SMTP MX, IMAP, POP3, HTTP), and prints one `ready {…}` line on stdout with
  * the bound addresses.
  */
 import { readFileSync } from 'node:fs';
@@ -20,6 +20,10 @@ import { schemaType } from '../schemas/registry.ts';
 import type { MailReceived } from '../schemas/types.ts';
 import { writeServerPid, removeServerPid } from './server-lock.ts';
 import { startPipelineThread } from './pipeline-thread.ts';
+import { LogMailboxService } from '../access/service.ts';
+import { PasswordAuthenticator } from '../access/auth/password-authenticator.ts';
+import { createImapServer } from '../access/imap/server.ts';
+import { createPop3Server } from '../access/pop3/server.ts';
 
 export interface RunningServer {
   readonly app: App;
@@ -63,6 +67,7 @@ export async function serve(config: Readonly<Config>, logger: Logger): Promise<R
     : await startInProcess(app, metrics);
 
   const receivedType = schemaType('MailReceived');
+  const tls = tlsFor(config, logger);
   const mx = createMxServer({
     log: app.log,
     blobs: app.blobs,
@@ -82,11 +87,53 @@ export async function serve(config: Readonly<Config>, logger: Logger): Promise<R
       },
       rejected: (code) => metrics.smtpMessages.inc({ listener: 'smtp', outcome: code >= 500 ? 'rejected' : 'deferred' }),
     },
-    tls: tlsFor(config, logger),
+    tls,
     encode: (value: MailReceived) => receivedType.toBuffer(value),
   });
   const smtpAt = splitHostPort(config.listen.smtp);
   const smtp = await mx.listen(smtpAt.port, smtpAt.host);
+
+  // Mailbox access: IMAP and POP3 over the read model, changes through mailbox.commands.
+  const service = new LogMailboxService({
+    log: app.log,
+    store: app.store,
+    search: app.search,
+    blobs: app.blobs,
+    push: app.push,
+    logger: logger.child({ component: 'access' }),
+  });
+  const authenticator = new PasswordAuthenticator({ store: app.store, logger: logger.child({ component: 'auth' }) });
+  const imap = createImapServer({
+    service,
+    authenticator,
+    logger: logger.child({ listener: 'imap' }),
+    tls,
+    hostname: config.hostname,
+    allowPlaintextAuth: config.auth.allowPlaintext,
+    maxMessageSize: config.imap.appendLimit,
+    idleTimeoutMs: config.imap.idleTimeout,
+    quotaBytes: config.quota.storage ?? null,
+  });
+  const pop3 = createPop3Server({
+    service,
+    authenticator,
+    logger: logger.child({ listener: 'pop3' }),
+    tls,
+    hostname: config.hostname,
+    allowPlaintextAuth: config.auth.allowPlaintext,
+    idleTimeoutMs: config.pop3.idleTimeout,
+  });
+  const bound: Record<string, string> = {};
+  for (const [name, server, implicitTls] of [
+    ['imap', imap, false],
+    ['imaps', imap, true],
+    ['pop3', pop3, false],
+    ['pop3s', pop3, true],
+  ] as const) {
+    const at = splitHostPort(config.listen[name]);
+    const address = await server.listen(at.port, at.host, implicitTls);
+    bound[name] = `${at.host}:${address.port}`;
+  }
 
   const http = createHttpServer({ metrics, logger });
   const httpAt = splitHostPort(config.listen.http);
@@ -102,7 +149,7 @@ export async function serve(config: Readonly<Config>, logger: Logger): Promise<R
   retention.unref();
 
   writeServerPid(config.dataDir);
-  const listeners = { smtp: `${smtpAt.host}:${smtp.port}`, http: `${httpAt.host}:${httpPort}` };
+  const listeners = { smtp: `${smtpAt.host}:${smtp.port}`, ...bound, http: `${httpAt.host}:${httpPort}` };
   logger.info({ listeners, dataDir: config.dataDir, topologies: app.topologies.map((t) => t.name) }, 'sluice ready');
 
   let closing: Promise<void> | undefined;
@@ -114,6 +161,8 @@ export async function serve(config: Readonly<Config>, logger: Logger): Promise<R
       closing ??= (async () => {
         clearInterval(retention);
         await mx.close();
+        await Promise.all([imap.close(), pop3.close()]);
+        service.close();
         await new Promise<void>((resolve) => http.close(() => resolve()));
         await pipeline.stop();
         await app.close();

@@ -1,0 +1,141 @@
+/**
+ * One client connection's bytes: the socket, upgraded in place by STARTTLS (RFC 9051 §6.2.1)
+ * and wrapped by COMPRESS=DEFLATE (RFC 4978). The session sees plain bytes in and writes plain
+ * responses out; `flush()` marks the end of a response burst (a sync flush when compressing).
+ */
+import type net from 'node:net';
+import tls from 'node:tls';
+import { startCompression, type Compression } from './compress.ts';
+
+export class Connection {
+  private socket: net.Socket;
+  private compression: Compression | null = null;
+  private closed = false;
+  private readonly onSocketData = (chunk: Buffer) => {
+    if (this.compression) this.compression.receive(chunk);
+    else this.handlers.onData(chunk);
+  };
+
+  constructor(
+    socket: net.Socket,
+    readonly remoteAddress: string,
+    private tlsActive: boolean,
+    private readonly handlers: { onData: (chunk: Buffer) => void; onClose: () => void },
+  ) {
+    this.socket = socket;
+    this.attach(socket);
+  }
+
+  get isTls(): boolean {
+    return this.tlsActive;
+  }
+
+  get isCompressed(): boolean {
+    return this.compression !== null;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  write(chunk: Buffer | string): void {
+    if (this.closed) return;
+    if (this.compression) this.compression.write(chunk);
+    else this.socket.write(chunk);
+  }
+
+  flush(): void {
+    this.compression?.flush();
+  }
+
+  /** Resolves once the socket's write buffer has drained (backpressure for large responses). */
+  async drained(): Promise<void> {
+    if (this.closed || !this.socket.writableNeedDrain) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        resolve();
+      };
+      this.socket.on('drain', done);
+      this.socket.on('close', done);
+    });
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    if (!this.closed) this.socket.resume();
+  }
+
+  /**
+   * RFC 9051 §6.2.1: after the tagged OK, the TLS handshake starts on the same socket. Bytes the
+   * client sent after STARTTLS and before the handshake are not read as commands.
+   */
+  startTls(secureContext: tls.SecureContext): Promise<void> {
+    const plain = this.socket;
+    this.detach(plain);
+    const secure = new tls.TLSSocket(plain, { isServer: true, secureContext });
+    this.socket = secure;
+    this.tlsActive = true;
+    this.attach(secure);
+    return new Promise((resolve, reject) => {
+      secure.once('secure', () => resolve());
+      secure.once('error', reject);
+      secure.once('close', () => reject(new Error('connection closed during the TLS handshake')));
+    });
+  }
+
+  /** RFC 4978 §3: from the byte after the tagged OK, both directions are deflated. */
+  startCompression(): void {
+    this.compression = startCompression({
+      onOutput: (chunk) => {
+        if (!this.closed) this.socket.write(chunk);
+      },
+      onInput: (chunk) => this.handlers.onData(chunk),
+      onError: () => this.destroy(),
+    });
+  }
+
+  /** Bytes that arrived from the socket but were held back (after COMPRESS): handled as if just read. */
+  receiveRaw(chunk: Buffer): void {
+    if (!this.closed) this.onSocketData(chunk);
+  }
+
+  /** Sends what is buffered, then closes. */
+  end(): void {
+    if (this.closed) return;
+    const socket = this.socket;
+    const finish = () => {
+      socket.end();
+      setTimeout(() => socket.destroy(), 2000).unref();
+    };
+    // With COMPRESS, end only once the deflate stream has handed over its last bytes.
+    if (this.compression) this.compression.flush(finish);
+    else finish();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private attach(socket: net.Socket): void {
+    socket.on('data', this.onSocketData);
+    socket.on('error', () => socket.destroy());
+    socket.on('close', this.onSocketClose);
+  }
+
+  private detach(socket: net.Socket): void {
+    socket.off('data', this.onSocketData);
+    socket.off('close', this.onSocketClose);
+  }
+
+  private readonly onSocketClose = () => {
+    if (this.closed) return;
+    this.closed = true;
+    this.compression?.close();
+    this.handlers.onClose();
+  };
+}

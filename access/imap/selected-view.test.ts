@@ -1,0 +1,55 @@
+import { describe, it, expect } from 'vitest';
+import type { Mailbox } from '../../connectors/store/store.ts';
+import type { SequenceSet } from './command.ts';
+import { SelectedMailbox } from './selected-view.ts';
+
+const mailbox: Mailbox = {
+  id: 1, userId: 'alice@example.test', name: 'INBOX', specialUse: '\\Inbox', uidValidity: 7, uidNext: 31,
+  highestModseq: 40, messages: 5, unseen: 5, subscribed: true, size: 500,
+};
+
+function view(uids: number[]): SelectedMailbox {
+  return new SelectedMailbox(mailbox, false, uids.map((uid) => ({ uid, modseq: uid, flags: uid === 20 ? ['$Work'] : [] })));
+}
+
+const set = (...ranges: [number | '*', number | '*'][]): SequenceSet => ({ kind: 'set', ranges: ranges.map(([start, end]) => ({ start, end })) });
+
+describe('SelectedMailbox.resolve (RFC 9051 §6.4.5, §6.4.9)', () => {
+  const v = view([3, 5, 10, 20, 30]);
+
+  it('maps sequence numbers to UIDs, * being the last message, ranges either way round', () => {
+    expect(v.resolve(set([1, 1]), false)).toEqual([3]);
+    expect(v.resolve(set([2, '*']), false)).toEqual([5, 10, 20, 30]);
+    expect(v.resolve(set([4, 2]), false)).toEqual([5, 10, 20]);
+    expect(v.resolve(set([5, 5], [1, 2], [2, 2]), false)).toEqual([3, 5, 30]);
+  });
+
+  it('throws a RangeError for sequence numbers beyond the mailbox', () => {
+    expect(() => v.resolve(set([6, 6]), false)).toThrow(RangeError);
+    expect(() => v.resolve(set([0, 1]), false)).toThrow(RangeError);
+    expect(() => view([]).resolve(set([1, '*']), false)).toThrow(RangeError);
+  });
+
+  it('keeps the known UIDs of a UID set; n:* includes the highest UID even when n is larger', () => {
+    expect(v.resolve(set([4, 20]), true)).toEqual([5, 10, 20]);
+    expect(v.resolve(set([1, '*']), true)).toEqual([3, 5, 10, 20, 30]);
+    expect(v.resolve(set([100, '*']), true)).toEqual([30]);
+    expect(v.resolve(set([11, 19]), true)).toEqual([]);
+    expect(view([]).resolve(set([1, '*']), true)).toEqual([]);
+  });
+
+  it('resolves $ to the saved search, limited to known messages (RFC 5182)', () => {
+    const w = view([3, 5, 10]);
+    expect(w.resolve({ kind: 'saved' }, true)).toEqual([]);
+    w.savedSearch = [5, 10, 99];
+    expect(w.resolve({ kind: 'saved' }, false)).toEqual([5, 10]);
+  });
+
+  it('finds sequence numbers, reports FLAGS with keywords in use, and a UIDNEXT past the known UIDs', () => {
+    expect(v.seqOf(20)).toBe(4);
+    expect(v.seqOf(21)).toBeUndefined();
+    expect(v.flagsLines()[0]).toBe('* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work)\r\n');
+    expect(v.uidNext).toBe(31);
+    expect(view([3, 50]).uidNext).toBe(51);
+  });
+});
