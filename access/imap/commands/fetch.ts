@@ -1,0 +1,102 @@
+/**
+ * FETCH and UID FETCH (RFC 9051 §6.4.5, §6.4.9, §7.5.2), with CHANGEDSINCE and VANISHED
+ * (RFC 7162 §3.1.4, §3.2.6). Flags, dates, sizes and MODSEQs come from the store rows, read in
+ * batches; message bytes are read only for attributes that need them (structure values are
+ * cached per message), a few ahead, and each message's response is written as soon as it is
+ * ready so a large FETCH streams.
+ */
+import type { ImapCommand } from '../command.ts';
+import type { ImapContext, SelectedCommandHandler } from '../context.ts';
+import type { StoredMessage } from '../../../connectors/store/store.ts';
+import { formatSequenceSet } from '../wire/encode.ts';
+import { fetchLine, needsBytes, setsSeen, structureValues, type StructureValues } from '../fetch/items.ts';
+import { forEachOrdered } from '../fetch/ordered-reads.ts';
+import { uidSetHas } from '../fetch/uid-set.ts';
+
+type FetchCommand = Extract<ImapCommand, { name: 'FETCH' }>;
+
+/** UIDs per store query: bounds memory and lets the first responses go out early. */
+const BATCH = 256;
+/** Messages whose bytes are read ahead of the one being written. */
+const READ_AHEAD = 8;
+
+export const handleFetch: SelectedCommandHandler<FetchCommand> = async (ctx, cmd) => {
+  const view = ctx.selected;
+  let uids: number[];
+  try {
+    uids = view.resolve(cmd.set, cmd.uid);
+  } catch (err) {
+    if (err instanceof RangeError) return { status: 'BAD', text: 'Invalid message sequence number' }; // RFC 9051 §6.4.5
+    throw err;
+  }
+  // RFC 7162 §3.1: CHANGEDSINCE and the MODSEQ item are CONDSTORE enabling commands.
+  if (cmd.changedSince !== null || cmd.attributes.some((a) => a.kind === 'MODSEQ')) ctx.enabled.condstore = true;
+  if (cmd.vanished) {
+    // RFC 7162 §3.2.6: VANISHED only in UID FETCH with CHANGEDSINCE, once QRESYNC is enabled.
+    if (!cmd.uid || cmd.changedSince === null || !ctx.enabled.qresync) {
+      return { status: 'BAD', text: 'VANISHED needs UID FETCH with CHANGEDSINCE and QRESYNC enabled' };
+    }
+    await writeVanished(ctx, cmd, cmd.changedSince);
+  }
+
+  const markSeen = setsSeen(cmd.attributes) && !view.readOnly;
+  let unknownCte = false;
+  for (let i = 0; i < uids.length; i += BATCH) {
+    let rows = await ctx.service.store.messagesByUid(view.mailbox.id, uids.slice(i, i + BATCH));
+    if (cmd.changedSince !== null) rows = rows.filter((m) => m.modseq > (cmd.changedSince as number));
+    const seen = markSeen ? await setSeen(ctx, rows) : new Map<number, { flags: string[]; modseq: number }>();
+    if (seen.size > 0) rows = rows.map((m) => ({ ...m, ...seen.get(m.uid) }));
+    await forEachOrdered(
+      rows,
+      READ_AHEAD,
+      async (message): Promise<{ raw: Buffer | null; cached: StructureValues }> => {
+        const cached = structureValues(message.messageKey);
+        return { cached, raw: needsBytes(cmd.attributes, cached, ctx.enabled.utf8) ? await ctx.service.messageBytes(message) : null };
+      },
+      async (message, { raw, cached }) => {
+        const seq = view.seqOf(message.uid);
+        if (seq === undefined) return;
+        const options = {
+          seq,
+          message,
+          raw,
+          cached,
+          attributes: cmd.attributes,
+          addUid: cmd.uid, // RFC 9051 §6.4.9: UID FETCH always returns UID
+          addFlags: seen.has(message.uid), // RFC 9051 §6.4.5: \Seen set implicitly: FLAGS SHOULD follow
+          addModseq: ctx.enabled.condstore, // RFC 7162 §3.1.4
+          utf8: ctx.enabled.utf8,
+        };
+        let line = fetchLine(options);
+        if (!line.ok && line.code === 'NEED-BYTES') line = fetchLine({ ...options, raw: await ctx.service.messageBytes(message) });
+        if (!line.ok) {
+          unknownCte = true;
+          return;
+        }
+        ctx.write(line.bytes);
+        if (seen.has(message.uid)) view.noteReported(message.uid, message.modseq);
+      },
+    );
+  }
+  if (unknownCte) return { status: 'NO', code: 'UNKNOWN-CTE', text: 'Cannot decode the content transfer encoding' }; // RFC 3516 §5
+  return { status: 'OK', text: 'FETCH completed' };
+};
+
+/** RFC 7162 §3.2.6: `* VANISHED (EARLIER)` with the UIDs of the set expunged since the MODSEQ. */
+async function writeVanished(ctx: ImapContext, cmd: FetchCommand, since: number): Promise<void> {
+  const view = ctx.selected;
+  const changes = await ctx.service.store.changes(view.mailbox.id, since);
+  const maxUid = Math.max(view.uids[view.uids.length - 1] ?? 0, view.mailbox.uidNext - 1);
+  const gone = changes.expunged.filter((uid) => uidSetHas(cmd.set, uid, maxUid, view.savedSearch));
+  if (gone.length > 0) ctx.write(`* VANISHED (EARLIER) ${formatSequenceSet(gone)}\r\n`);
+}
+
+/** Adds \Seen to the messages of `rows` without it, through the log: new flags and MODSEQ by UID. */
+async function setSeen(ctx: ImapContext, rows: readonly StoredMessage[]): Promise<Map<number, { flags: string[]; modseq: number }>> {
+  const unseen = rows.filter((m) => !m.flags.includes('\\Seen')).map((m) => m.uid);
+  if (unseen.length === 0) return new Map();
+  const event = await ctx.service.change(ctx.user.id, {
+    setFlags: { mailboxId: ctx.selected.mailbox.id, uids: unseen, mode: 'add', flags: ['\\Seen'], unchangedSince: null },
+  });
+  return new Map((event.flagsChanged?.changed ?? []).map((c) => [c.uid, { flags: c.flags, modseq: c.modseq }]));
+}

@@ -1,0 +1,223 @@
+/**
+ * One message's FETCH response (RFC 9051 §6.4.5, §7.5.2; BINARY RFC 3516; MODSEQ RFC 7162
+ * §3.1.4): what the attributes need (store row only, cached structure values, or the bytes),
+ * and the encoded `* n FETCH (…)` line.
+ */
+import type { FetchAttribute, Section } from '../command.ts';
+import type { StoredMessage } from '../../../connectors/store/store.ts';
+import type { ImapValue } from '../wire/data.ts';
+import { encodeValue, formatInternalDate, literal8, ResponseBuilder } from '../wire/encode.ts';
+import { parseStructure, type MimePart } from '../mime/structure.ts';
+import { envelope } from '../mime/envelope.ts';
+import { bodyStructure } from '../mime/bodystructure.ts';
+import { applyPartial, sectionBytes } from '../mime/section.ts';
+import { binaryContent } from '../mime/binary.ts';
+import { Lru } from './lru.ts';
+import { binaryName, bodySectionName } from './names.ts';
+
+/**
+ * ENVELOPE, BODY and BODYSTRUCTURE by message key (a message's bytes never change), kept as the
+ * encoded response text — once for 7-bit quoting, once where UTF-8 may be quoted.
+ */
+export interface StructureValues {
+  envelope?: ImapValue;
+  body?: ImapValue;
+  bodystructure?: ImapValue;
+  encoded?: Map<string, string>;
+}
+
+const structureCache = new Lru<string, StructureValues>(20_000);
+
+type StructureKind = 'ENVELOPE' | 'BODY' | 'BODYSTRUCTURE';
+
+function isStructure(kind: FetchAttribute['kind']): kind is StructureKind {
+  return kind === 'ENVELOPE' || kind === 'BODY' || kind === 'BODYSTRUCTURE';
+}
+
+/** RFC 9051 §6.4.5: fetching body text without .PEEK sets \Seen (RFC822.HEADER is BODY.PEEK[HEADER]). */
+export function setsSeen(attributes: readonly FetchAttribute[]): boolean {
+  return attributes.some(
+    (a) => ((a.kind === 'BODY[]' || a.kind === 'BINARY[]') && !a.peek) || a.kind === 'RFC822' || a.kind === 'RFC822.TEXT',
+  );
+}
+
+/** The cached structure values of a message (held by the caller, so eviction cannot take them mid-FETCH). */
+export function structureValues(messageKey: string): StructureValues {
+  let values = structureCache.get(messageKey);
+  if (!values) structureCache.set(messageKey, (values = {}));
+  return values;
+}
+
+function fieldOf(kind: StructureKind): 'envelope' | 'body' | 'bodystructure' {
+  return kind === 'ENVELOPE' ? 'envelope' : kind === 'BODY' ? 'body' : 'bodystructure';
+}
+
+/** Whether the message bytes must be read for `attributes`, given its cached structure values. */
+export function needsBytes(attributes: readonly FetchAttribute[], cached: StructureValues, utf8: boolean): boolean {
+  for (const a of attributes) {
+    if (isStructure(a.kind)) {
+      if (cached.encoded?.get(utf8 ? `${a.kind}/utf8` : a.kind) === undefined && cached[fieldOf(a.kind)] === undefined) return true;
+    } else if (a.kind.startsWith('BODY[') || a.kind.startsWith('BINARY') || (a.kind.startsWith('RFC822') && a.kind !== 'RFC822.SIZE')) {
+      return true;
+    }
+  }
+  return false;
+}
+
+export interface FetchLineOptions {
+  readonly seq: number;
+  readonly message: StoredMessage;
+  /** The message bytes, when `needsBytes` said so. */
+  readonly raw: Buffer | null;
+  /** From `structureValues(message.messageKey)`. */
+  readonly cached: StructureValues;
+  readonly attributes: readonly FetchAttribute[];
+  /** Items added in front / at the end, when not asked for: UID (UID FETCH), FLAGS (\Seen set), MODSEQ (CONDSTORE). */
+  readonly addUid: boolean;
+  readonly addFlags: boolean;
+  readonly addModseq: boolean;
+  /** UTF-8 allowed in quoted strings (IMAP4rev2 / UTF8=ACCEPT). */
+  readonly utf8: boolean;
+}
+
+/** `NEED-BYTES`: a cached value went away since `needsBytes` (another session re-encoded it): call again with the bytes. */
+export type FetchLine = { readonly ok: true; readonly bytes: Buffer } | { readonly ok: false; readonly code: 'UNKNOWN-CTE' | 'NEED-BYTES' };
+
+class NeedBytes extends Error {}
+
+const SECTION_RFC822_HEADER: Section = { part: [], text: 'HEADER', fields: [] };
+const SECTION_RFC822_TEXT: Section = { part: [], text: 'TEXT', fields: [] };
+
+export function fetchLine(options: FetchLineOptions): FetchLine {
+  try {
+    return buildLine(options);
+  } catch (err) {
+    if (err instanceof NeedBytes) return { ok: false, code: 'NEED-BYTES' };
+    throw err;
+  }
+}
+
+function buildLine(options: FetchLineOptions): FetchLine {
+  const { message, raw } = options;
+  const out = new ResponseBuilder({ utf8: options.utf8 });
+  out.text(`* ${options.seq} FETCH (`);
+  let first = true;
+  const item = (name: string): ResponseBuilder => {
+    out.text(first ? `${name} ` : ` ${name} `);
+    first = false;
+    return out;
+  };
+  const done = new Set<string>();
+  const once = (key: string): boolean => {
+    if (done.has(key)) return false;
+    done.add(key);
+    return true;
+  };
+  let root: MimePart | null = null;
+  const structure = (): MimePart => (root ??= parseStructure(raw as Buffer));
+  const flags = (): void => {
+    if (once('FLAGS')) item('FLAGS').text(`(${message.flags.filter((f) => f !== '\\Recent').join(' ')})`);
+  };
+  const uid = (): void => {
+    if (once('UID')) item('UID').text(String(message.uid));
+  };
+  const modseq = (): void => {
+    if (once('MODSEQ')) item('MODSEQ').text(`(${message.modseq})`);
+  };
+
+  if (options.addUid) uid();
+  for (const a of options.attributes) {
+    switch (a.kind) {
+      case 'UID':
+        uid();
+        break;
+      case 'FLAGS':
+        flags();
+        break;
+      case 'MODSEQ':
+        modseq();
+        break;
+      case 'INTERNALDATE':
+        if (once(a.kind)) item('INTERNALDATE').text(formatInternalDate(message.receivedAt));
+        break;
+      case 'RFC822.SIZE':
+        if (once(a.kind)) item('RFC822.SIZE').text(String(message.size));
+        break;
+      case 'ENVELOPE':
+      case 'BODY':
+      case 'BODYSTRUCTURE':
+        if (once(a.kind)) item(a.kind).text(encodedStructure(a.kind, options.cached, raw, structure, options.utf8));
+        break;
+      case 'RFC822':
+        if (once(a.kind)) item('RFC822').value(raw as Buffer);
+        break;
+      case 'RFC822.HEADER':
+      case 'RFC822.TEXT': {
+        if (!once(a.kind)) break;
+        const bytes = sectionBytes(raw as Buffer, structure(), a.kind === 'RFC822.HEADER' ? SECTION_RFC822_HEADER : SECTION_RFC822_TEXT);
+        item(a.kind).value(bytes ?? '');
+        break;
+      }
+      case 'BODY[]': {
+        const name = bodySectionName(a.section, a.partial);
+        if (!once(name)) break;
+        const bytes = sectionBytes(raw as Buffer, structure(), a.section);
+        // A part that does not exist is an empty string (RFC 9051 §6.4.5).
+        const data = bytes ? applyPartial(bytes, a.partial) : null;
+        item(name).value(data && data.length > 0 ? data : '');
+        break;
+      }
+      case 'BINARY[]': {
+        const name = binaryName('BINARY', a.part, a.partial);
+        if (!once(name)) break;
+        const content = binaryContent(raw as Buffer, structure(), a.part);
+        if (!content.ok && content.reason === 'UNKNOWN-CTE') return { ok: false, code: 'UNKNOWN-CTE' }; // RFC 3516 §5
+        if (!content.ok) {
+          item(name).text('NIL');
+          break;
+        }
+        const bytes = applyPartial(content.bytes, a.partial);
+        // RFC 3516 §4.2: literal8 when the content holds NUL, a plain literal otherwise.
+        if (bytes.includes(0)) item(name).bytes(literal8(bytes));
+        else item(name).value(bytes.length > 0 ? bytes : '');
+        break;
+      }
+      case 'BINARY.SIZE': {
+        const name = binaryName('BINARY.SIZE', a.part);
+        if (!once(name)) break;
+        const content = binaryContent(raw as Buffer, structure(), a.part);
+        if (!content.ok && content.reason === 'UNKNOWN-CTE') return { ok: false, code: 'UNKNOWN-CTE' };
+        item(name).text(content.ok ? String(content.bytes.length) : 'NIL');
+        break;
+      }
+    }
+  }
+  if (options.addFlags) flags();
+  if (options.addModseq) modseq();
+  out.text(')\r\n');
+  return { ok: true, bytes: out.toBuffer() };
+}
+
+function structureValue(kind: StructureKind, cached: StructureValues, raw: Buffer | null, structure: () => MimePart): ImapValue {
+  const field = fieldOf(kind);
+  const hit = cached[field];
+  if (hit !== undefined) return hit;
+  if (!raw) throw new NeedBytes();
+  const bytes = raw;
+  const value = kind === 'ENVELOPE' ? envelope(bytes, structure()) : bodyStructure(bytes, structure(), kind === 'BODYSTRUCTURE');
+  cached[field] = value;
+  return value;
+}
+
+function encodedStructure(kind: StructureKind, cached: StructureValues, raw: Buffer | null, structure: () => MimePart, utf8: boolean): string {
+  const key = utf8 ? `${kind}/utf8` : kind;
+  let text = cached.encoded?.get(key);
+  if (text === undefined) {
+    // Literals inside count UTF-8 bytes; the text round-trips through UTF-8 unchanged.
+    text = encodeValue(structureValue(kind, cached, raw, structure), { utf8 }).toString('utf8');
+    (cached.encoded ??= new Map()).set(key, text);
+    // Keep only the text: the value is rebuilt from the bytes if the other quoting is ever asked for.
+    cached[fieldOf(kind)] = undefined;
+  }
+  return text;
+}
