@@ -25,6 +25,7 @@ function event(n: number, over: Partial<NonNullable<MailboxEvent['delivered']>> 
       from: [{ name: 'Bob Sender', address: 'bob@remote.test' }],
       to: [{ name: '', address: userId }],
       cc: [],
+      headers: `subject: subject ${n}\nfrom: Bob Sender <bob@remote.test>\nto: ${userId}`,
       text: `plain body ${n}`,
       attachmentNames: [],
       ...over,
@@ -107,6 +108,7 @@ describe('index stage', () => {
         to: [{ name: 'Alice', address: ALICE }],
         cc: [],
         date: null,
+        headers: 'subject: Lunch\nfrom: Bob <bob@remote.test>',
         text: 'shall we meet at the harbour',
         attachmentNames: [],
       },
@@ -117,6 +119,52 @@ describe('index stage', () => {
     expect(await resources.search.search({ userId: ALICE, mailboxId: inbox!.id, terms: [{ field: 'text', value: 'harbour' }] })).toEqual([
       { messageKey: 'ingress-1:alice', mailboxId: inbox!.id, uid: 1 },
     ]);
+  });
+
+  it('follows copies, moves, expunges and deleted mailboxes, and ends the same on replay', async () => {
+    const stage = indexProcessor.create({}, resources);
+    const body = async (mailboxId: number) => [...(await resources.search.matchUids(ALICE, mailboxId, { in: 'body', needle: 'plain body' }))].sort((a, b) => a - b);
+    const base = { userId: ALICE, at: 1, delivered: null };
+    const copied: MailboxEvent = {
+      ...base,
+      eventId: 'copy-1',
+      copied: { fromMailboxId: 1, toMailboxId: 2, toMailbox: 'Archive', uidValidity: 1, moved: false, sourceUids: [1, 2], targetUids: [7, 8], copies: [{ fromKey: 'key-1', toKey: 'key-1c' }, { fromKey: 'key-2', toKey: 'key-2c' }], modseq: 3 },
+    };
+    const moved: MailboxEvent = {
+      ...base,
+      eventId: 'move-1',
+      copied: { fromMailboxId: 1, toMailboxId: 3, toMailbox: 'Trash', uidValidity: 1, moved: true, sourceUids: [3], targetUids: [1], copies: [{ fromKey: 'key-3', toKey: 'key-3' }], modseq: 4 },
+    };
+    const flags: MailboxEvent = { ...base, eventId: 'flags-1', flagsChanged: { mailboxId: 1, mailbox: 'INBOX', modseq: 5, changed: [], conflicts: [] } };
+    const expunged: MailboxEvent = { ...base, eventId: 'exp-1', expunged: { mailboxId: 1, mailbox: 'INBOX', uids: [1], messageKeys: ['key-1'], modseq: 6 } };
+    const deleted: MailboxEvent = {
+      ...base,
+      eventId: 'del-1',
+      mailboxChanged: { change: 'deleted', mailboxId: 2, name: 'Archive', oldName: null, removedKeys: ['key-2c'] },
+    };
+    const failed: MailboxEvent = { ...base, eventId: 'fail-1', failed: { code: 'NONEXISTENT', message: 'no' } };
+    const records = [event(1), event(2), event(3), copied, moved, flags, expunged, deleted, failed, event(4)].map((e, i) => input(e, i));
+    for (const run of [1, 2]) {
+      expect(await stage.processBatch!(records), `run ${run}`).toEqual(records.map(() => []));
+      expect(await body(1)).toEqual([2, 4]);
+      expect(await body(2)).toEqual([7]);
+      expect(await body(3)).toEqual([1]);
+      expect([...(await resources.search.indexedUids(ALICE, 2))]).toEqual([7]);
+      expect(await keys('body', 'plain')).toEqual(['key-2', 'key-4', 'key-1c', 'key-3']);
+    }
+    // One record at a time gives the same index.
+    for (const record of records) await stage.process(record);
+    expect(await body(1)).toEqual([2, 4]);
+    expect(await body(3)).toEqual([1]);
+  });
+
+  it('indexes the header block, so IMAP header keys find the delivery', async () => {
+    const stage = indexProcessor.create({}, resources);
+    await stage.process(input(event(1, { headers: 'subject: Grüße\nx-mailer: Sluice Test' })));
+    await stage.process(input(event(2, { headers: '' }), 1));
+    expect([...(await resources.search.matchUids(ALICE, 1, { in: 'header', field: 'X-Mailer', needle: 'sluice t' }))]).toEqual([1]);
+    expect([...(await resources.search.matchUids(ALICE, 1, { in: 'header', field: 'subject', needle: 'GRÜ' }))]).toEqual([1]);
+    expect([...(await resources.search.indexedUids(ALICE, 1))]).toEqual([1]);
   });
 
   it('renders addresses as "Name <address>" joined by ", "', () => {

@@ -76,6 +76,16 @@ describe('parse stage', () => {
     expect(sjis.text).toContain('日本語');
   });
 
+  it('gives the header block unfolded and decoded, one "name: value" line per field', async () => {
+    const m = await parse(
+      'From: =?utf-8?q?Zo=C3=AB?= <zoe@example.org>\r\nSubject: =?utf-8?b?R3LDvMOfZQ==?=\r\n  continued\r\n' +
+        'X-Empty:\r\nX-Raw: caf\u00e9\r\n\r\nSubject: not a header\r\n',
+    );
+    expect(m.headers).toBe('from: Zoë <zoe@example.org>\nsubject: Grüße  continued\nx-empty: \nx-raw: café');
+    expect((await parse(hard('encoded-words'))).headers).toMatch(/^subject: Grüße aus Zürich✓ done$/m);
+    expect((await parse(Buffer.alloc(0))).headers).toBe('');
+  });
+
   it('converts HTML to text when there is no text part', async () => {
     const m = await parse(hard('html-only'));
     expect(m.text).toContain('Weekly news');

@@ -1,7 +1,7 @@
 /**
  * The `parse` stage: mail.received → mail.parsed. Reads the raw message from the blob store
  * (claim check) and extracts what later stages need: thread ids, subject, addresses, date, the
- * plain text for the index, and the attachment list.
+ * header block and the plain text for the index (IMAP SEARCH), and the attachment list.
  *
  * Parser choice (bench/parse-compare.ts: 300 generated messages of the 5k:80,50k:18,500k:2 mix
  * plus the hard cases of mime/hard-cases.ts, 6.8 MB, 5–20 timed rounds, four runs on a shared
@@ -34,7 +34,7 @@ export type ParseConfig = z.output<typeof configSchema>;
 export const parseProcessor: ProcessorDefinition<ParseConfig, MailReceived, ParsedMail> = {
   name: 'parse',
   spec: {
-    description: 'Parses the raw message (postal-mime): thread ids, subject, addresses, date, plain text, attachments.',
+    description: 'Parses the raw message (postal-mime): thread ids, subject, addresses, date, header block, plain text, attachments.',
     input: 'MailReceived',
     output: 'ParsedMail',
     config: configSchema,

@@ -24,6 +24,7 @@ const event: MailboxEvent = {
     from: [],
     to: [],
     cc: [],
+    headers: '',
     text: '',
     attachmentNames: [],
   },

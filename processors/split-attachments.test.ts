@@ -106,6 +106,8 @@ describe('split-attachments stage', () => {
     });
     expect(cmd.deliver!.skeletonBlob).toBe(cmd.deliver!.rawBlob); // nothing over the threshold
     expect(cmd.deliver!.text).toContain('Plain body of the nested message.');
+    expect(cmd.deliver!.headers).toMatch(/^subject: Nested parts$/m); // the parsed header block, passed on
+    expect(cmd.deliver!.headers).toMatch(/^message-id: <nested-1@example\.org>$/m);
   });
 
   it('is deterministic: the same input gives the same command', async () => {

@@ -101,6 +101,7 @@ export const splitAttachmentsProcessor: ProcessorDefinition<SplitAttachmentsConf
             to: parsed.to,
             cc: parsed.cc,
             date: parsed.date,
+            headers: parsed.headers ?? '',
             text: parsed.text,
             attachmentNames: parsed.attachments.flatMap((a) => (a.filename ? [a.filename] : [])),
           },

@@ -7,10 +7,14 @@
  * of several words is a phrase; terms are AND-ed; user input is never query syntax. Users and
  * keys are unique per test so a shared cluster can be used. An implementation that is only
  * near-real-time must make `index()` visible to `search()` before it resolves (refresh).
+ *
+ * IMAP SEARCH (`matchUids`, `indexedUids`, `fieldValues`, `relocate`, `copy`): every answer
+ * must equal the reference semantics of substring.ts (`matchesFields`) document by document.
  */
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SearchDocument, SearchField, SearchIndex } from './search.ts';
+import { matchesFields, searchFields, type SubstringMatch } from './substring.ts';
 
 export interface SearchIndexUnderTest {
   readonly index: SearchIndex;
@@ -200,5 +204,126 @@ export function runSearchIndexConformance(name: string, newIndex: () => Promise<
       index = await subject.reopen();
       expect(await find('body', 'persistent')).toEqual([key(1)]);
     });
-  });
+      describe('IMAP substring search', () => {
+      const HEADERS = [
+        'from: Harriet Sender <harriet@origin.test>',
+        'to: Quentin <quentin@dest.test>, other@dest.test',
+        'cc: Ophélie <ophelie@copy.test>',
+        'bcc: hidden@blind.test',
+        'subject: ÉCOLE report ΟΔΟΣ "quoted" a:b {body} *star*',
+        'x-mailer: Zeppelin 2.0',
+        'x-empty: ',
+        'received: from relay.test',
+        'received: by mx.test',
+      ].join('\n');
+      function mail(n: number, over: Partial<SearchDocument> = {}): SearchDocument {
+        return doc(n, { headers: `subject: plain ${n}\nfrom: x${n}@y.test`, body: `body of ${n}`, ...over });
+      }
+      const uids = async (match: SubstringMatch, mailboxId = 1, userId = alice) => [...(await index.matchUids(userId, mailboxId, match))].sort((a, b) => a - b);
+
+      it('matches case-insensitive substrings in the right field, exactly as matchesFields', async () => {
+        const docs = [
+          mail(1, { headers: HEADERS, body: 'The Walrus arrives TOMORROW; invoice #42 — Grüße, Straße', attachments: 'Blueprint.PDF manifest.xlsx' }),
+          mail(2, { headers: 'subject: nothing\nfrom: walrus@zoo.test\nx-mailer: Other', body: 'nothing at all', attachments: '' }),
+          mail(3, { headers: 'subject: \nto: quentin@dest.test', body: 'école ΟΔΌΣ οδος', attachments: 'a' }),
+          mail(4, { headers: 'x-only: one\nx-only: two', body: '', attachments: '' }),
+        ];
+        await index.index(docs);
+        const needles = ['', 'a', 'w', 'ab', 'é', 'walrus', 'WALRUS', 'alrus arr', 'voice #4', '#42', 'grüsse', 'straße', 'école', 'ÉCOLE',
+          'οδος', 'ΟΔΟΣ', 'harriet@origin', 'Quentin', 'dest.test', 'ophélie', 'hidden', 'zeppelin 2', '"quoted"', 'a:b', '{body}', '*star*',
+          'blueprint.pdf', 'PDF manifest', 'subject: éc', 'from: ', 'nothing', 'two', 'relay', 'by mx', 'line\nbreak', '"', '*', 'AND', 'x-only'];
+        const fields = ['subject', 'FROM', 'to', 'Cc', 'bcc', 'x-mailer', 'X-Empty', 'x-only', 'received', 'missing', 'sub:ject', ''];
+        const matches: SubstringMatch[] = needles.flatMap((needle) => [
+          { in: 'text' as const, needle },
+          { in: 'body' as const, needle },
+          ...fields.map((field) => ({ in: 'header' as const, field, needle })),
+        ]);
+        for (const match of matches) {
+          const expected = docs.filter((d) => matchesFields(searchFields(d.headers ?? '', d.body, d.attachments), match)).map((d) => d.uid);
+          expect(await uids(match), JSON.stringify(match)).toEqual(expected);
+        }
+        // A few spelled out, so the reference itself is checked too.
+        expect(await uids({ in: 'body', needle: 'ALRUS' })).toEqual([1]);
+        expect(await uids({ in: 'text', needle: 'walrus' })).toEqual([1, 2]);
+        expect(await uids({ in: 'header', field: 'from', needle: 'WALRUS@' })).toEqual([2]);
+        expect(await uids({ in: 'header', field: 'subject', needle: 'école r' })).toEqual([1]);
+        expect(await uids({ in: 'header', field: 'subject', needle: 'οδος' })).toEqual([1]);
+        expect(await uids({ in: 'header', field: 'subject', needle: '' })).toEqual([1, 2, 3]);
+        expect(await uids({ in: 'header', field: 'x-empty', needle: '' })).toEqual([1]);
+        expect(await uids({ in: 'header', field: 'x-only', needle: 'two' })).toEqual([4]);
+        expect(await uids({ in: 'header', field: 'received', needle: 'mx' })).toEqual([1]);
+        expect(await uids({ in: 'body', needle: 'cc' })).toEqual([]);
+        expect(await uids({ in: 'body', needle: 'manifest' })).toEqual([1]);
+      });
+
+      it('keeps users and mailboxes apart and leaves out documents without headers', async () => {
+        await index.index([
+          mail(1, { body: 'shared secret' }),
+          mail(2, { body: 'shared secret', mailboxId: 2, uid: 1 }),
+          mail(3, { body: 'shared secret', userId: bob, uid: 1 }),
+          mail(4, { body: 'shared secret', headers: '', uid: 4 }),
+        ]);
+        expect(await uids({ in: 'body', needle: 'secret' })).toEqual([1]);
+        expect(await uids({ in: 'body', needle: 'se' })).toEqual([1]);
+        expect(await uids({ in: 'body', needle: '' })).toEqual([1]);
+        expect(await uids({ in: 'body', needle: 'secret' }, 2)).toEqual([1]);
+        expect(await uids({ in: 'body', needle: 'secret' }, 1, bob)).toEqual([1]);
+        expect(await uids({ in: 'body', needle: 'secret' }, 1, `carol-${run}@example.test`)).toEqual([]);
+        expect([...(await index.indexedUids(alice, 1))]).toEqual([1]);
+        expect([...(await index.indexedUids(bob, 1))]).toEqual([1]);
+        expect([...(await index.indexedUids(bob, 2))]).toEqual([]);
+      });
+
+      it('gives the values of a header field by UID', async () => {
+        await index.index([
+          mail(1, { headers: 'Date: Mon, 6 Jan 2025 10:00:00 +0100\nx-a: 1\nx-a: Two' }),
+          mail(2, { headers: 'subject: no date' }),
+        ]);
+        expect(await index.fieldValues(alice, 1, 'DATE')).toEqual(new Map([[1, ['mon, 6 jan 2025 10:00:00 +0100']]]));
+        expect(await index.fieldValues(alice, 1, 'x-a')).toEqual(new Map([[1, ['1', 'two']]]));
+        expect(await index.fieldValues(alice, 1, 'x-none')).toEqual(new Map());
+        expect(await index.fieldValues(bob, 1, 'date')).toEqual(new Map());
+      });
+
+      it('relocates moved documents, copies copied ones and removes expunged ones, idempotently', async () => {
+        await index.index([mail(1, { body: 'wandering albatross' }), mail(2, { body: 'stay-at-home albatross' })]);
+        const move = [{ messageKey: key(1), mailboxId: 5, uid: 70 }, { messageKey: `${run}:unknown`, mailboxId: 5, uid: 71 }];
+        await index.relocate(move);
+        await index.relocate(move);
+        expect(await uids({ in: 'body', needle: 'albatross' })).toEqual([2]);
+        expect(await uids({ in: 'body', needle: 'albatross' }, 5)).toEqual([70]);
+        expect([...(await index.indexedUids(alice, 5))]).toEqual([70]);
+
+        const copies = [
+          { fromKey: key(2), toKey: key(20), mailboxId: 6, uid: 3 },
+          { fromKey: `${run}:unknown`, toKey: key(21), mailboxId: 6, uid: 4 },
+          { fromKey: key(1), toKey: key(1), mailboxId: 6, uid: 5 }, // a move reported as a copy with the same key
+        ];
+        await index.copy(copies);
+        await index.copy(copies);
+        expect(await uids({ in: 'body', needle: 'albatross' }, 6)).toEqual([3, 5]);
+        expect(await uids({ in: 'text', needle: 'x2@y' }, 6)).toEqual([3]);
+        expect(await uids({ in: 'body', needle: 'albatross' }, 5)).toEqual([]);
+        expect(await uids({ in: 'body', needle: 'albatross' })).toEqual([2]);
+        expect(await uids({ in: 'body', needle: 'albatross' }, 6, bob)).toEqual([]);
+        const words = await index.search({ userId: alice, mailboxId: 6, terms: [{ field: 'body', value: 'home' }] });
+        expect(words).toEqual([{ messageKey: key(20), mailboxId: 6, uid: 3 }]);
+
+        await index.remove([key(20)]);
+        expect(await uids({ in: 'body', needle: 'albatross' }, 6)).toEqual([5]);
+        expect(await uids({ in: 'body', needle: 'al' }, 6)).toEqual([5]);
+        expect(await uids({ in: 'body', needle: 'albatross' })).toEqual([2]);
+        await index.relocate([]);
+        await index.copy([]);
+      });
+
+      it('keeps substring documents across close and reopen', async () => {
+        await index.index([mail(1, { body: 'persistent walrus' })]);
+        await index.close();
+        index = await subject.reopen();
+        expect(await uids({ in: 'body', needle: 'ent wal' })).toEqual([1]);
+        expect([...(await index.indexedUids(alice, 1))]).toEqual([1]);
+      });
+    });
+});
 }

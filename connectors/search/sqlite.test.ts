@@ -4,7 +4,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runSearchIndexConformance } from './conformance.ts';
 import { buildMatch, ftsString } from './fts-query.ts';
-import { SqliteSearchIndex } from './sqlite.ts';
+import Database from 'better-sqlite3';
+import { applyMigrations } from '../sqlite-file.ts';
+import { SEARCH_MIGRATIONS, SqliteSearchIndex } from './sqlite.ts';
 
 runSearchIndexConformance('sqlite', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-'));
@@ -36,5 +38,34 @@ describe('FTS5 MATCH building', () => {
     expect(buildMatch('uX', [{ field: 'text', value: 'hi' }, { field: 'body', value: ' ' }])).toBe(
       'owner : "uX" AND {from_addr to_addr cc_addr subject body attachments} : "hi"*',
     );
+  });
+});
+
+describe('SqliteSearchIndex upgrade', () => {
+  it('adds the substring table to a version-1 file; its documents stay word-searchable and count as not indexed for IMAP', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-'));
+    try {
+      const file = path.join(dir, 'search.db');
+      const v1 = new Database(file);
+      applyMigrations(v1, SEARCH_MIGRATIONS.slice(0, 1), 'search index');
+      v1.close();
+      const old = new SqliteSearchIndex({ path: file }); // migrates 1 → 2
+      await old.close();
+      const index = new SqliteSearchIndex({ path: file });
+      const doc = { messageKey: 'k1', userId: 'a@x.test', mailboxId: 1, uid: 1, receivedAt: 1, from: '', to: '', cc: '', subject: 'hello', body: 'old words', attachments: '' };
+      await index.index([doc]);
+      expect((await index.search({ userId: 'a@x.test', terms: [{ field: 'body', value: 'old' }] })).length).toBe(1);
+      expect(await index.indexedUids('a@x.test', 1)).toEqual(new Set());
+      expect(await index.matchUids('a@x.test', 1, { in: 'body', needle: 'old' })).toEqual(new Set());
+      await index.index([{ ...doc, headers: 'subject: hello' }]);
+      expect(await index.indexedUids('a@x.test', 1)).toEqual(new Set([1]));
+      expect(await index.matchUids('a@x.test', 1, { in: 'body', needle: 'ld wo' })).toEqual(new Set([1]));
+      await index.close();
+      const version = new Database(file);
+      expect(version.pragma('user_version', { simple: true })).toBe(SEARCH_MIGRATIONS.length);
+      version.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

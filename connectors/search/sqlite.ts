@@ -8,6 +8,15 @@
  * the `owner` column, and every query ANDs it, so FTS5 intersects with that user's posting
  * list instead of matching everyone's mail and filtering (the `user_id` check stays as well).
  *
+ * IMAP SEARCH (`matchUids`, RFC 9051 §6.4.4 substrings) has its own FTS5 table, `substr`
+ * (migration 2), with the `trigram` tokenizer over text folded by `foldCase` (substring.ts):
+ * the header block, the Subject/From/To/Cc values, the body text and the attachment names. A
+ * needle of three or more characters is an FTS5 phrase of its trigrams — consecutive, so an
+ * exact substring match — and a shorter one is an `instr()` scan of the mailbox's documents
+ * (see sqlite-substring.ts). The tokenizer is `case_sensitive 1` because both sides are
+ * folded in JavaScript first: SQLite's own folding would differ from the reference semantics
+ * in `substring.ts`, which the IMAP evaluator applies to messages not indexed yet.
+ *
  * Durability: WAL with `synchronous = FULL`. The index could be rebuilt from the mail store,
  * but the `index` stage commits its log offsets after `index()` returns, so a write lost to a
  * power cut would otherwise never be redone; one fsync per batch is cheap.
@@ -16,14 +25,17 @@ import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { applyMigrations, openDurableDatabase } from '../sqlite-file.ts';
 import { buildMatch, FTS_COLUMNS } from './fts-query.ts';
-import type { SearchDocument, SearchHit, SearchIndex, SearchQuery } from './search.ts';
+import type { DocumentCopy, Relocation, SearchDocument, SearchHit, SearchIndex, SearchQuery } from './search.ts';
+import { SUBSTRING_MIGRATION, SubstringTable } from './sqlite-substring.ts';
+import type { SubstringMatch } from './substring.ts';
 
 export interface SqliteSearchIndexOptions {
   /** The SQLite file; created if missing. */
   readonly path: string;
 }
 
-const MIGRATIONS: readonly string[] = [
+/** Numbered migrations of the index file (append only; exported for the upgrade test). */
+export const SEARCH_MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE docs (
     id INTEGER PRIMARY KEY,
@@ -37,6 +49,7 @@ const MIGRATIONS: readonly string[] = [
   CREATE VIRTUAL TABLE fts USING fts5(${FTS_COLUMNS.join(', ')},
     content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2');
   `,
+  SUBSTRING_MIGRATION,
 ];
 
 interface HitRow {
@@ -59,16 +72,20 @@ export class SqliteSearchIndex implements SearchIndex {
   private readonly deleteText;
   private readonly searchUser;
   private readonly searchMailbox;
+  private readonly findSource;
+  private readonly relocateDoc;
+  private readonly copyWords;
+  private readonly substr: SubstringTable;
   private closed = false;
 
   constructor(options: SqliteSearchIndexOptions) {
-    const db = openDurableDatabase(options.path, (d) => applyMigrations(d, MIGRATIONS, 'search index'));
+    const db = openDurableDatabase(options.path, (d) => applyMigrations(d, SEARCH_MIGRATIONS, 'search index'));
     this.db = db;
     this.upsertDoc = db
-      .prepare<[string, string, number, number, number], number>(
-        `INSERT INTO docs (message_key, user_id, mailbox_id, uid, received_at) VALUES (?, ?, ?, ?, ?)
+      .prepare<[string, string, number, number, number, number], number>(
+        `INSERT INTO docs (message_key, user_id, mailbox_id, uid, received_at, imap) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (message_key) DO UPDATE SET user_id = excluded.user_id, mailbox_id = excluded.mailbox_id,
-           uid = excluded.uid, received_at = excluded.received_at
+           uid = excluded.uid, received_at = excluded.received_at, imap = excluded.imap
          RETURNING id`,
       )
       .pluck();
@@ -83,6 +100,15 @@ export class SqliteSearchIndex implements SearchIndex {
     this.searchMailbox = db.prepare<[string, string, number, number], HitRow>(
       `${hits} AND d.mailbox_id = ? ORDER BY d.mailbox_id, d.uid LIMIT ?`,
     );
+    this.findSource = db.prepare<[string], { id: number; user_id: string; received_at: number; imap: number }>(
+      'SELECT id, user_id, received_at, imap FROM docs WHERE message_key = ?',
+    );
+    this.relocateDoc = db.prepare<[number, number, string]>('UPDATE docs SET mailbox_id = ?, uid = ? WHERE message_key = ?');
+    this.copyWords = db.prepare<[number, string, number]>(
+      `INSERT OR REPLACE INTO fts (rowid, ${FTS_COLUMNS.join(', ')})
+       SELECT ?, from_h, to_h, cc_h, subject, body, attachments, ? FROM substr WHERE rowid = ?`,
+    );
+    this.substr = new SubstringTable(db);
   }
 
   async index(docs: readonly SearchDocument[]): Promise<void> {
@@ -90,8 +116,11 @@ export class SqliteSearchIndex implements SearchIndex {
     if (docs.length === 0) return;
     this.db.transaction(() => {
       for (const doc of docs) {
-        const id = this.upsertDoc.get(doc.messageKey, doc.userId.toLowerCase(), doc.mailboxId, doc.uid, doc.receivedAt)!;
+        const headers = doc.headers ?? '';
+        const imap = headers === '' ? 0 : 1;
+        const id = this.upsertDoc.get(doc.messageKey, doc.userId.toLowerCase(), doc.mailboxId, doc.uid, doc.receivedAt, imap)!;
         this.putText.run(id, doc.from, doc.to, doc.cc, doc.subject, doc.body, doc.attachments, ownerToken(doc.userId));
+        this.substr.put(id, headers, doc.body, doc.attachments);
       }
     }).immediate();
   }
@@ -104,6 +133,7 @@ export class SqliteSearchIndex implements SearchIndex {
         const id = this.findDoc.get(key);
         if (id === undefined) continue;
         this.deleteText.run(id);
+        this.substr.delete(id);
         this.deleteDoc.run(id);
       }
     }).immediate();
@@ -119,6 +149,47 @@ export class SqliteSearchIndex implements SearchIndex {
         ? this.searchUser.all(match, userId, limit)
         : this.searchMailbox.all(match, userId, query.mailboxId, limit);
     return rows.map((r) => ({ messageKey: r.message_key, mailboxId: r.mailbox_id, uid: r.uid }));
+  }
+
+  async matchUids(userId: string, mailboxId: number, match: SubstringMatch): Promise<Set<number>> {
+    this.assertOpen();
+    return this.substr.match(userId.toLowerCase(), mailboxId, match);
+  }
+
+  async indexedUids(userId: string, mailboxId: number): Promise<Set<number>> {
+    this.assertOpen();
+    return this.substr.indexed(userId.toLowerCase(), mailboxId);
+  }
+
+  async fieldValues(userId: string, mailboxId: number, field: string): Promise<Map<number, string[]>> {
+    this.assertOpen();
+    return this.substr.fieldValues(userId.toLowerCase(), mailboxId, field);
+  }
+
+  async relocate(moves: readonly Relocation[]): Promise<void> {
+    this.assertOpen();
+    if (moves.length === 0) return;
+    this.db.transaction(() => {
+      for (const m of moves) this.relocateDoc.run(m.mailboxId, m.uid, m.messageKey);
+    }).immediate();
+  }
+
+  async copy(copies: readonly DocumentCopy[]): Promise<void> {
+    this.assertOpen();
+    if (copies.length === 0) return;
+    this.db.transaction(() => {
+      for (const c of copies) {
+        if (c.fromKey === c.toKey) {
+          this.relocateDoc.run(c.mailboxId, c.uid, c.fromKey);
+          continue;
+        }
+        const source = this.findSource.get(c.fromKey);
+        if (!source) continue;
+        const id = this.upsertDoc.get(c.toKey, source.user_id, c.mailboxId, c.uid, source.received_at, source.imap)!;
+        this.substr.copy(source.id, id);
+        this.copyWords.run(id, ownerToken(source.user_id), id);
+      }
+    }).immediate();
   }
 
   async close(): Promise<void> {

@@ -13,7 +13,7 @@ import type { Address as PostalAddress, Email } from 'postal-mime';
 import { decodeWords } from 'postal-mime';
 import { convert } from 'html-to-text';
 import type { AddressRecord, ParsedMail } from '../../schemas/types.ts';
-import { findHeaderSection } from './headers.ts';
+import { findHeaderSection, parseHeaderFields } from './headers.ts';
 import { elideAttachmentBodies, sizesOfElided } from './elide-bodies.ts';
 
 /** What the parse stage reads: a ParsedMail without the envelope it carries along. */
@@ -37,7 +37,7 @@ export async function readMessage(raw: Buffer, options: ReadOptions): Promise<Me
     try {
       const email = await PostalMime.parse(elided.reduced, { ...PARSER_LIMITS, attachmentEncoding: 'arraybuffer' });
       const sizes = sizesOfElided(email.attachments, elided.elided);
-      if (sizes) return fieldsOf(email, options, sizes);
+      if (sizes) return { ...fieldsOf(email, options, sizes), headers: headerBlock(raw) };
     } catch {
       // The full parse below decides, with its own fallback.
     }
@@ -55,11 +55,35 @@ export async function readMessage(raw: Buffer, options: ReadOptions): Promise<Me
     }
     email = { ...email, text: undefined, html: undefined, attachments: [] };
   }
-  return fieldsOf(email, options);
+  return { ...fieldsOf(email, options), headers: headerBlock(raw) };
+}
+
+/**
+ * The top-level header section as IMAP SEARCH reads it (RFC 9051 §6.4.4 HEADER/TEXT): one
+ * `name: value` line per field, in order, the name lowercase, the value unfolded (RFC 5322
+ * §2.2.3), RFC 2047 encoded-words decoded, line breaks inside a value turned into spaces. At
+ * most `FALLBACK_HEADER_BYTES` of the section are read. Never throws.
+ */
+export function headerBlock(raw: Buffer): string {
+  const { headerEnd } = findHeaderSection(raw, 0, raw.length);
+  const fields = parseHeaderFields(raw, 0, Math.min(headerEnd, FALLBACK_HEADER_BYTES));
+  return fields.map((f) => `${f.name}: ${decodeHeaderValue(f.value)}`).join('\n');
+}
+
+function decodeHeaderValue(value: string): string {
+  let decoded = value;
+  if (value.includes('=?')) {
+    try {
+      decoded = decodeWords(value);
+    } catch {
+      decoded = value;
+    }
+  }
+  return decoded.replace(/[\r\n]+/g, ' ');
 }
 
 /** `sizes[i]`, when not null, is the size of attachment i (whose content was a marker). */
-function fieldsOf(email: Email, options: ReadOptions, sizes: readonly (number | null)[] = []): MessageFields {
+function fieldsOf(email: Email, options: ReadOptions, sizes: readonly (number | null)[] = []): Omit<MessageFields, 'headers'> {
   const references = messageIds(email.references);
   return {
     messageId: messageIds(email.messageId)[0] ?? null,

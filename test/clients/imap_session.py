@@ -60,15 +60,15 @@ for step in args.steps:
         elif name == 'search':
             typ, data = imap.search(None, *rest.split(' '))
         elif name == 'store':
-            s, op, flags = rest.split(':', 2)
+            s, op, flags = rest.rsplit(':', 2)
             typ, data = imap.store(s, op, flags)
         elif name == 'create':
             typ, data = imap.create(rest)
         elif name == 'copy':
-            s, box = rest.split(':', 1)
+            s, box = rest.rsplit(':', 1)
             typ, data = imap.copy(s, box)
         elif name == 'move':
-            s, box = rest.split(':', 1)
+            s, box = rest.rsplit(':', 1)
             typ, data = imap._simple_command('MOVE', s, box)
             data = imap.untagged_responses.pop('OK', [])
         elif name == 'status':
