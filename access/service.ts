@@ -48,7 +48,7 @@ export class LogMailboxService implements MailboxService {
   readonly store: MailStore;
   readonly search: SearchIndex;
   private readonly waiters = new Map<string, Waiter>();
-  private readonly unsubscribe: () => void;
+  private readonly unsubscribe: (() => void)[];
   private readonly timeoutMs: number;
   private readonly now: () => number;
 
@@ -57,7 +57,11 @@ export class LogMailboxService implements MailboxService {
     this.search = options.search;
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.now = options.now ?? Date.now;
-    this.unsubscribe = options.push.subscribeAll((event) => this.settle(event));
+    // Answer from whichever comes first: the store stage's early announcement or the event itself.
+    this.unsubscribe = [
+      options.push.subscribeApplied((event) => this.settle(event)),
+      options.push.subscribeAll((event) => this.settle(event)),
+    ];
   }
 
   async change(userId: string, body: MailboxCommandBody): Promise<MailboxEvent> {
@@ -122,7 +126,7 @@ export class LogMailboxService implements MailboxService {
 
   /** Stops listening; pending changes are answered with an error. */
   close(): void {
-    this.unsubscribe();
+    for (const stop of this.unsubscribe) stop();
     for (const id of [...this.waiters.keys()]) this.cancel(id, new Error('mailbox service closed'));
   }
 

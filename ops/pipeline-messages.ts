@@ -20,5 +20,6 @@ export type FromWorker =
   | { readonly stopped: true }
   | { readonly metrics: MetricCall[] }
   | { readonly push: MailboxEvent }
+  | { readonly applied: MailboxEvent }
   | { readonly appended: string[] }
   | { readonly failed: string };

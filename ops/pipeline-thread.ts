@@ -31,6 +31,7 @@ export async function startPipelineThread(deps: { config: Readonly<Config>; logg
           else deps.metrics[name](stage, value as number);
         }
       } else if ('push' in message) deps.push.publish(message.push);
+      else if ('applied' in message) deps.push.publishApplied(message.applied);
       else if ('appended' in message && deps.log instanceof EmbeddedLog) deps.log.notifyExternalAppend(message.appended);
       else if ('stopped' in message) stopped();
     });

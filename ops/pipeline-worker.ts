@@ -41,6 +41,8 @@ const push: PushBus = {
   publish: (event) => send({ push: event }),
   subscribe: () => () => undefined,
   subscribeAll: () => () => undefined,
+  publishApplied: (event) => send({ applied: event }),
+  subscribeApplied: () => () => undefined,
 };
 
 const runner = new TopologyRunner({

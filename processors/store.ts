@@ -51,7 +51,10 @@ export const storeProcessor: ProcessorDefinition<StoreConfig, MailboxCommand, Ma
       for (let start = 0; start < work.length; ) {
         let end = start + 1;
         while (end < work.length && work[end].kind === work[start].kind) end += 1;
-        events.push(...(await applyRun(resources, commands.slice(start, end), work.slice(start, end))));
+        const applied = await applyRun(resources, commands.slice(start, end), work.slice(start, end));
+        // Durable in the store now: tell the issuing access server at once (see PushBus.publishApplied).
+        for (const event of applied) resources.push.publishApplied(event.delivered ? slim(event) : event);
+        events.push(...applied);
         start = end;
       }
       return commands.map((command, i) => [{ key: command.userId, value: events[i] }]);
@@ -77,6 +80,11 @@ async function applyRun(resources: Resources, commands: readonly MailboxCommand[
   }
   const results = await resources.store.apply(work.map((w) => (w as Extract<Work, { kind: 'change' }>).change));
   return results.map((result, i) => changeEvent(commands[i], result));
+}
+
+/** A delivered event without its text, for the early announcement (waiters need only the placement). */
+function slim(event: MailboxEvent): MailboxEvent {
+  return { ...event, delivered: { ...event.delivered!, headers: '', text: '', attachmentNames: [] } };
 }
 
 function toWork(command: MailboxCommand): Work {

@@ -194,6 +194,15 @@ describe('loadTopology: each kind of problem, with its place', () => {
     expect(p.what).toBe('stage "store" declares retry: true but none of its outputs leads back to its input "commands"');
   });
 
+  it('a stage may set its own linger', () => {
+    const text = BASE.replace('    to: events\n', '    to: events\n    linger: 0ms\n');
+    const topology = parseTopology(text, FILE, PROCESSORS);
+    expect(topology.stages.find((s) => s.name === 'store')!.lingerMs).toBe(0);
+    expect(topology.stages.find((s) => s.name === 'index')!.lingerMs).toBeUndefined();
+    const p = expectProblem(BASE.replace('    to: events\n', '    to: events\n    linger: soon\n'), 'linger', 'soon');
+    expect(p.what).toContain('duration');
+  });
+
   it('a topic nobody writes', () => {
     const text = BASE.replace('    source: external\n', '');
     const p = expectProblem(text, 'no stage writes', 'in:');

@@ -13,7 +13,7 @@ import { checkGraph, outputsOf } from './check.ts';
 import type { ProcessorRegistry } from './check.ts';
 import { FrozenMap } from './model.ts';
 import type { StageDecl, TopicDecl, Topology } from './model.ts';
-import { parseRetention, topologyFileShape } from './shape.ts';
+import { parseDurationText, parseRetention, topologyFileShape } from './shape.ts';
 import type { TopologyFile } from './shape.ts';
 import { YamlSource } from './yaml-source.ts';
 
@@ -120,6 +120,7 @@ function build(data: TopologyFile, file: string, configs: readonly Record<string
       ...(s.deadLetter !== undefined && { deadLetter: s.deadLetter }),
       config: configs[i],
       ...(s.retry === true && { retryLoop: true }),
+      ...(s.linger !== undefined && { lingerMs: parseDurationText(s.linger) }),
     }),
   );
   return Object.freeze({

@@ -31,6 +31,8 @@ export interface StageDecl {
   readonly config: Readonly<Record<string, unknown>>;
   /** Declared retry loop: the stage's outputs may lead back to its own input (`retry: true`). */
   readonly retryLoop?: boolean;
+  /** This stage's linger (ms), overriding the runner's: see RunnerOptions.lingerMs. */
+  readonly lingerMs?: number;
 }
 
 export interface Topology {

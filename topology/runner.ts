@@ -120,7 +120,8 @@ export class TopologyRunner {
   }
 
   private async runStage(running: RunningStage): Promise<void> {
-    const { logger, batchSize = 256, pollTimeoutMs = 500, lingerMs = 0 } = this.options;
+    const { logger, batchSize = 256, pollTimeoutMs = 500 } = this.options;
+    const lingerMs = running.stage.lingerMs ?? this.options.lingerMs ?? 0;
     const { first, max } = this.options.retryBackoffMs ?? { first: 100, max: 30_000 };
     let backoff = first;
     while (this.running) {

@@ -30,6 +30,8 @@ const stageShape = z.strictObject({
   to: z.union([z.string().min(1), z.array(z.string().min(1))]).optional(),
   deadLetter: z.string().min(1).optional(),
   retry: z.boolean().optional(),
+  /** Overrides the runner's linger for this stage: `0ms` answers single records at once. */
+  linger: z.string().refine((s) => DURATION.test(s), 'must be a duration like 0ms or 2ms').optional(),
   config: z.record(z.string(), z.unknown()).nullable().optional(),
 });
 
@@ -47,6 +49,13 @@ export type StageShape = z.infer<typeof stageShape>;
 /** `7d` → 604800000; `forever` → -1 (Kafka's "no time limit"). */
 export function parseRetention(text: string): number {
   if (text === 'forever') return -1;
+  const m = DURATION.exec(text);
+  if (!m) throw new Error(`not a duration: ${text}`);
+  return Number(m[1]) * UNIT_MS[m[2]];
+}
+
+/** `2ms` → 2. */
+export function parseDurationText(text: string): number {
   const m = DURATION.exec(text);
   if (!m) throw new Error(`not a duration: ${text}`);
   return Number(m[1]) * UNIT_MS[m[2]];

@@ -14,6 +14,15 @@ export interface PushBus {
   subscribe(userId: string, listener: PushListener): () => void;
   /** Listeners of every user (metrics, tests). */
   subscribeAll(listener: PushListener): () => void;
+  /**
+   * The store stage announces each event here as soon as its store write is durable, before
+   * the log commit that makes it an event on `mailbox.events` (which then reaches `publish`
+   * through the push stage). An access server of the embedded mode answers the client that
+   * issued the command from this, one log hop sooner. Delivery is best effort: listeners must
+   * also accept the event from `publish` (whichever comes first).
+   */
+  publishApplied(event: MailboxEvent): void;
+  subscribeApplied(listener: PushListener): () => void;
 }
 
 export class InProcessPushBus implements PushBus {
@@ -37,5 +46,14 @@ export class InProcessPushBus implements PushBus {
   subscribeAll(listener: PushListener): () => void {
     this.emitter.on('*', listener);
     return () => this.emitter.off('*', listener);
+  }
+
+  publishApplied(event: MailboxEvent): void {
+    this.emitter.emit('applied', event);
+  }
+
+  subscribeApplied(listener: PushListener): () => void {
+    this.emitter.on('applied', listener);
+    return () => this.emitter.off('applied', listener);
   }
 }
