@@ -45,6 +45,14 @@ export interface SelectedView {
   resolve(set: SequenceSet, byUid: boolean): number[];
   /** RFC 5182 SEARCHRES: the UIDs of the last `SEARCH RETURN (SAVE)`; empty initially. */
   savedSearch: number[];
+  /** UIDs that are \Recent in this session (RFC 3501 §2.3.2, `recent.ts`); shown to IMAP4rev1 clients only. */
+  readonly recent: ReadonlySet<number>;
+  /**
+   * RFC 9051 §7.3.5: a flag the client was not told about in FLAGS must be announced before any
+   * response that carries it. Returns `* FLAGS` and `* OK [PERMANENTFLAGS]` to write first when
+   * `flags` has such a flag (and counts them as announced), else nothing.
+   */
+  announceFlags(flags: readonly string[]): string[];
   /**
    * Record flags and MODSEQ this session has already reported for a UID (after its own STORE),
    * so the next update does not repeat them.

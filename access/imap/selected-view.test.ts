@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import type { Mailbox } from '../../connectors/store/store.ts';
 import type { SequenceSet } from './command.ts';
+import { RecentUids } from './recent.ts';
 import { SelectedMailbox } from './selected-view.ts';
 
 const mailbox: Mailbox = {
@@ -51,5 +52,32 @@ describe('SelectedMailbox.resolve (RFC 9051 §6.4.5, §6.4.9)', () => {
     expect(v.flagsLines()[0]).toBe('* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work)\r\n');
     expect(v.uidNext).toBe(31);
     expect(view([3, 50]).uidNext).toBe(51);
+  });
+});
+
+describe('SelectedMailbox flags and \\Recent', () => {
+  it('announces FLAGS once for a keyword the client has not been told about (RFC 9051 §7.3.5)', () => {
+    const v = view([3, 20]);
+    expect(v.announceFlags(['\\Seen', '$Work', '\\Recent'])).toEqual([]);
+    const lines = v.announceFlags(['$New']);
+    expect(lines).toEqual([
+      '* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work $New)\r\n',
+      '* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work $New \\*)] Flags permitted\r\n',
+    ]);
+    expect(v.announceFlags(['$New'])).toEqual([]);
+  });
+
+  it('EXAMINE shows the unclaimed messages as recent, SELECT claims them (RFC 3501 §2.3.2)', () => {
+    const recent = new RecentUids();
+    recent.firstRecent({ ...mailbox, uidNext: 10 });
+    const summaries = [5, 10, 20].map((uid) => ({ uid, modseq: uid, flags: [] }));
+    const examined = new SelectedMailbox(mailbox, true, summaries, recent);
+    expect([...examined.recent]).toEqual([10, 20]);
+    const selected = new SelectedMailbox(mailbox, false, summaries, recent);
+    expect([...selected.recent]).toEqual([10, 20]);
+    expect(selected.shownFlags(10, ['\\Seen'], { condstore: false, qresync: false, imap4rev2: false, utf8: false })).toEqual(['\\Recent', '\\Seen']);
+    expect(selected.shownFlags(10, ['\\Seen'], { condstore: false, qresync: false, imap4rev2: true, utf8: true })).toEqual(['\\Seen']);
+    expect(new SelectedMailbox(mailbox, false, summaries, recent).recent.size).toBe(0);
+    expect(recent.firstRecent(mailbox)).toBe(31);
   });
 });

@@ -3,11 +3,15 @@
  * map changes only when this session tells its client, by untagged EXPUNGE (or VANISHED under
  * QRESYNC, RFC 7162 §3.2.10) and EXISTS. `update()` asks the store what changed since the
  * highest MODSEQ this session has seen and turns it into those responses, plus FETCH FLAGS for
- * other sessions' flag changes (with MODSEQ once CONDSTORE is on, RFC 7162 §3.1.3).
+ * other sessions' flag changes (with MODSEQ once CONDSTORE is on, RFC 7162 §3.1.3). It also
+ * keeps this session's \Recent messages (`recent.ts`): claimed at SELECT and as new messages
+ * appear when read-write, only counted when read-only (EXAMINE); `* n RECENT` follows EXISTS
+ * for IMAP4rev1 clients (RFC 3501 §7.3.2).
  */
 import type { Mailbox, MailStore, MessageSummary } from '../../connectors/store/store.ts';
 import type { SequenceSet } from './command.ts';
 import type { EnabledExtensions, SelectedView } from './context.ts';
+import { shownFlags, type RecentUids } from './recent.ts';
 import { formatSequenceSet } from './wire/encode.ts';
 
 export const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
@@ -21,14 +25,26 @@ export class SelectedMailbox implements SelectedView {
   modseq: number;
   /** Flags and keywords the client was told about in FLAGS. */
   readonly knownFlags: Set<string>;
+  /** This session's \Recent UIDs (RFC 3501 §2.3.2). */
+  readonly recent = new Set<number>();
+  private readonly recentState: RecentUids | null;
   private readonly reported = new Map<number, number>();
   /** Expunged UIDs not yet announced (no EXPUNGE during FETCH, STORE, SEARCH: RFC 9051 §7.5.1). */
   private readonly pendingExpunge = new Set<number>();
 
-  constructor(mailbox: Mailbox, readOnly: boolean, summaries: readonly MessageSummary[]) {
+  /**
+   * `recentState`: the process's \Recent state; a read-write view claims the unclaimed messages
+   * (SELECT), a read-only one only shows them (EXAMINE). Without it nothing is recent.
+   */
+  constructor(mailbox: Mailbox, readOnly: boolean, summaries: readonly MessageSummary[], recentState?: RecentUids) {
     this.mailbox = mailbox;
     this.readOnly = readOnly;
     this.uids = summaries.map((m) => m.uid);
+    this.recentState = recentState ?? null;
+    if (recentState) {
+      const recent = readOnly ? recentState.peek(mailbox, this.uids) : recentState.claim(mailbox, this.uids, mailbox.uidNext);
+      for (const uid of recent) this.recent.add(uid);
+    }
     this.modseq = mailbox.highestModseq;
     this.knownFlags = new Set(SYSTEM_FLAGS);
     for (const m of summaries) for (const flag of m.flags) this.knownFlags.add(flag);
@@ -70,6 +86,22 @@ export class SelectedMailbox implements SelectedView {
     return [...new Set(parts.flat())].sort((x, y) => x - y);
   }
 
+  announceFlags(flags: readonly string[]): string[] {
+    let fresh = false;
+    for (const flag of flags) {
+      if (flag !== '\\Recent' && !this.knownFlags.has(flag)) {
+        this.knownFlags.add(flag);
+        fresh = true;
+      }
+    }
+    return fresh ? this.flagsLines() : [];
+  }
+
+  /** Flags of a message as this session shows them: with \Recent for its recent messages (IMAP4rev1 only). */
+  shownFlags(uid: number, flags: readonly string[], enabled: EnabledExtensions): string[] {
+    return shownFlags(flags, !enabled.imap4rev2 && this.recent.has(uid));
+  }
+
   noteReported(uid: number, modseq: number): void {
     this.reported.set(uid, Math.max(modseq, this.reported.get(uid) ?? 0));
   }
@@ -91,28 +123,30 @@ export class SelectedMailbox implements SelectedView {
     const last = this.uids[this.uids.length - 1] ?? 0;
     const fresh: number[] = [];
     const flagChanges: typeof changes.changed = [];
-    let newFlags = false;
+    const flags = new Set<string>();
     for (const m of changes.changed) {
-      for (const flag of m.flags) {
-        if (!this.knownFlags.has(flag) && flag !== '\\Recent') {
-          this.knownFlags.add(flag);
-          newFlags = true;
-        }
-      }
+      for (const flag of m.flags) flags.add(flag);
       if (m.uid > last) fresh.push(m.uid);
       else if (!this.pendingExpunge.has(m.uid) && (this.reported.get(m.uid) ?? 0) < m.modseq) flagChanges.push(m);
     }
-    // RFC 9051 §7.3.5: a new keyword widens the FLAGS list.
-    if (newFlags) lines.push(...this.flagsLines());
+    // RFC 9051 §7.3.5: a new keyword widens the FLAGS list, before anything carries it.
+    lines.push(...this.announceFlags([...flags]));
     if (fresh.length > 0) {
+      fresh.sort((a, b) => a - b);
       this.uids.push(...fresh);
       lines.push(`* ${this.uids.length} EXISTS\r\n`);
+      if (this.recentState) {
+        // RFC 3501 §2.3.2: new messages are recent here unless another session claimed them first.
+        const recent = this.readOnly ? this.recentState.peek(this.mailbox, fresh) : this.recentState.claim(this.mailbox, fresh);
+        for (const uid of recent) this.recent.add(uid);
+      }
+      if (!enabled.imap4rev2) lines.push(`* ${this.recent.size} RECENT\r\n`); // RFC 3501 §7.3.2
     }
     for (const m of flagChanges) {
       const seq = this.seqOf(m.uid);
       if (seq === undefined) continue;
       const modseq = enabled.condstore ? ` MODSEQ (${m.modseq})` : '';
-      lines.push(`* ${seq} FETCH (UID ${m.uid} FLAGS (${m.flags.filter((f) => f !== '\\Recent').join(' ')})${modseq})\r\n`);
+      lines.push(`* ${seq} FETCH (UID ${m.uid} FLAGS (${this.shownFlags(m.uid, m.flags, enabled).join(' ')})${modseq})\r\n`);
     }
     this.reported.clear();
     this.modseq = Math.max(this.modseq, changes.highestModseq);
@@ -140,6 +174,7 @@ export class SelectedMailbox implements SelectedView {
       }
     }
     this.uids = this.uids.filter((uid) => !this.pendingExpunge.has(uid));
+    for (const uid of this.pendingExpunge) this.recent.delete(uid);
     this.pendingExpunge.clear();
   }
 }

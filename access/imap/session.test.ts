@@ -107,7 +107,9 @@ describe('mailboxes', () => {
     expect((await c.command('CREATE "&AMk-t&AOk-"')).tagged).toMatch(/^T\d+ OK /);
     expect(await t.env.store.mailbox('alice@example.test', 'Été')).not.toBeNull();
     expect((await c.command('LIST "" "&AMk-*"')).untagged).toEqual(['* LIST (\\HasNoChildren) "/" "&AMk-t&AOk-"']);
-    expect((await c.command('CREATE "&Jjo"')).tagged).toMatch(/^T\d+ BAD /);
+    // Not valid modified UTF-7: no such mailbox can exist, so none can be created (RFC 3501 §5.1.3).
+    expect((await c.command('CREATE "&Jjo"')).tagged).toMatch(/^T\d+ NO \[CANNOT\] /);
+    expect((await c.command('SELECT "&Jjo"')).tagged).toMatch(/^T\d+ NO \[NONEXISTENT\] /);
     const enable = await c.command('ENABLE IMAP4rev2');
     expect(enable.untagged).toEqual(['* ENABLED IMAP4rev2']);
     expect((await c.command('LIST "" "É*"')).untagged).toEqual(['* LIST (\\HasNoChildren) "/" "Été"']);
@@ -191,13 +193,14 @@ describe('two sessions and IDLE', () => {
     const raw = message('from b');
     const appended = await b.command(`APPEND Shared {${Buffer.byteLength(raw)}+}\r\n${raw}`);
     const uid = Number(/APPENDUID \d+ (\d+)/.exec(appended.tagged)![1]);
-    expect((await a.command('NOOP')).untagged).toEqual(['* 1 EXISTS']);
+    // Selected read-write when it arrived: the message is \Recent in a (RFC 3501 §2.3.2).
+    expect((await a.command('NOOP')).untagged).toEqual(['* 1 EXISTS', '* 1 RECENT']);
 
     await t.env.service.change('alice@example.test', { setFlags: { mailboxId: shared.id, uids: [uid], mode: 'add', flags: ['\\Seen', '$Important'], unchangedSince: null } });
     const noop = await a.command('NOOP');
     // A new keyword widens FLAGS first (RFC 9051 §7.3.5).
     expect(noop.untagged[0]).toMatch(/^\* FLAGS \(.*\$Important/);
-    expect(noop.untagged.at(-1)).toMatch(new RegExp(`^\\* 1 FETCH \\(UID ${uid} FLAGS \\((\\\\Seen \\$Important|\\$Important \\\\Seen)\\)\\)$`));
+    expect(noop.untagged.at(-1)).toMatch(new RegExp(`^\\* 1 FETCH \\(UID ${uid} FLAGS \\(\\\\Recent (\\\\Seen \\$Important|\\$Important \\\\Seen)\\)\\)$`));
 
     await t.env.service.change('alice@example.test', { expunge: { mailboxId: shared.id, uids: [uid], onlyDeleted: false } });
     expect((await a.command('NOOP')).untagged).toEqual(['* 1 EXPUNGE']);
@@ -255,6 +258,7 @@ describe('two sessions and IDLE', () => {
     expect(await c.quiet(100)).toBe(true);
     await t.env.deliver('alice@example.test', message('while idling'));
     expect(await c.next(5000)).toBe(`* ${exists + 1} EXISTS`);
+    expect(await c.next()).toMatch(/^\* [1-9]\d* RECENT$/); // IMAP4rev1: the new message is recent here
     c.send('DONE\r\n');
     expect(await c.next()).toBe('I1 OK IDLE terminated');
     c.close();

@@ -23,7 +23,7 @@ import { handleClose, handleSelect, handleUnselect } from './commands/select.ts'
 import { handleStatus } from './commands/status.ts';
 import { Connection } from './connection.ts';
 import type { CommandResult, EnabledExtensions, ImapContext } from './context.ts';
-import { ImapError, toResult } from './imap-error.ts';
+import { toResult } from './imap-error.ts';
 import { decodeMailboxName as decodeMutf7, encodeMailboxName as encodeMutf7 } from './mutf7.ts';
 import { parseCommand } from './parse-command.ts';
 import { runSelectedCommand, type SelectedCommand } from './selected-commands.ts';
@@ -175,10 +175,13 @@ export class ImapSession implements SessionApi {
   decodeMailboxName(name: string): string {
     let decoded = name;
     if (!this.enabled.utf8) {
+      // RFC 3501 §5.1.3: a name that is not valid modified UTF-7 is no mailbox's name. Used as
+      // given, it finds nothing (SELECT: NO [NONEXISTENT], LIST: no match); CREATE and RENAME
+      // refuse it (`commands/mailboxes.ts`).
       try {
         decoded = decodeMutf7(name);
-      } catch (err) {
-        throw new ImapError('BAD', undefined, (err as Error).message);
+      } catch {
+        decoded = name;
       }
     }
     // RFC 9051 §5.1: INBOX is case-insensitive.

@@ -15,6 +15,7 @@ import { convert } from 'html-to-text';
 import type { AddressRecord, ParsedMail } from '../../schemas/types.ts';
 import { findHeaderSection, parseHeaderFields } from './headers.ts';
 import { elideAttachmentBodies, sizesOfElided } from './elide-bodies.ts';
+import { addressListText } from '../../access/imap/mime/address.ts';
 
 /** What the parse stage reads: a ParsedMail without the envelope it carries along. */
 export type MessageFields = Omit<ParsedMail, 'received'>;
@@ -61,13 +62,26 @@ export async function readMessage(raw: Buffer, options: ReadOptions): Promise<Me
 /**
  * The top-level header section as IMAP SEARCH reads it (RFC 9051 §6.4.4 HEADER/TEXT): one
  * `name: value` line per field, in order, the name lowercase, the value unfolded (RFC 5322
- * §2.2.3), RFC 2047 encoded-words decoded, line breaks inside a value turned into spaces. At
- * most `FALLBACK_HEADER_BYTES` of the section are read. Never throws.
+ * §2.2.3), RFC 2047 encoded-words decoded, line breaks inside a value turned into spaces. An
+ * address field whose parsed, re-written form (`addressListText`: comments dropped, groups
+ * kept) differs from its text gets that form appended after a tab, so SEARCH FROM
+ * "user@domain" finds `<user (c)@ (c) domain>` as Dovecot does. At most
+ * `FALLBACK_HEADER_BYTES` of the section are read. Never throws.
  */
 export function headerBlock(raw: Buffer): string {
   const { headerEnd } = findHeaderSection(raw, 0, raw.length);
   const fields = parseHeaderFields(raw, 0, Math.min(headerEnd, FALLBACK_HEADER_BYTES));
-  return fields.map((f) => `${f.name}: ${decodeHeaderValue(f.value)}`).join('\n');
+  return fields.map((f) => `${f.name}: ${headerValue(f.name, f.value)}`).join('\n');
+}
+
+/** Fields SEARCH reads as address lists (RFC 9051 §6.4.4 FROM, TO, CC, BCC). */
+const ADDRESS_FIELDS = new Set(['from', 'to', 'cc', 'bcc']);
+
+function headerValue(name: string, value: string): string {
+  const text = decodeHeaderValue(value);
+  if (!ADDRESS_FIELDS.has(name)) return text;
+  const rewritten = addressListText(value.replace(/[\r\n]+/g, ' '), decodeHeaderValue);
+  return rewritten === '' || rewritten === text ? text : `${text}\t${rewritten}`;
 }
 
 function decodeHeaderValue(value: string): string {

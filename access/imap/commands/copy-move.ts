@@ -11,6 +11,7 @@
 import type { ImapCommand } from '../command.ts';
 import type { CommandResult, SelectedCommandHandler } from '../context.ts';
 import { CommandFailedError } from '../../mailbox-service.ts';
+import { recentUids } from '../recent.ts';
 import { formatSequenceSet } from '../wire/encode.ts';
 
 type CopyMoveCommand = Extract<ImapCommand, { name: 'COPY' | 'MOVE' }>;
@@ -28,10 +29,12 @@ export const handleCopyMove: SelectedCommandHandler<CopyMoveCommand> = async (ct
     throw err;
   }
   const target = ctx.decodeMailboxName(cmd.mailbox);
+  const targetMailbox = await ctx.service.store.mailbox(ctx.user.id, target);
+  // RFC 3501 §2.3.2: the copies are \Recent for the next session to select the target.
+  if (targetMailbox) recentUids(ctx.service.store).firstRecent(targetMailbox);
   if (uids.length === 0) {
     // RFC 9051 §6.4.9: a UID set naming no message is not an error. The target must still exist.
-    const exists = await ctx.service.store.mailbox(ctx.user.id, target);
-    if (!exists) return { status: 'NO', code: 'TRYCREATE', text: 'No such mailbox' };
+    if (!targetMailbox) return { status: 'NO', code: 'TRYCREATE', text: 'No such mailbox' };
     return { status: 'OK', text: `${cmd.name} completed` };
   }
   let copied;

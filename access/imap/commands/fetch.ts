@@ -40,6 +40,7 @@ export const handleFetch: SelectedCommandHandler<FetchCommand> = async (ctx, cmd
   }
 
   const markSeen = setsSeen(cmd.attributes) && !view.readOnly;
+  const showsFlags = markSeen || cmd.attributes.some((a) => a.kind === 'FLAGS');
   let unknownCte = false;
   for (let i = 0; i < uids.length; i += BATCH) {
     let rows = await ctx.service.store.messagesByUid(view.mailbox.id, uids.slice(i, i + BATCH));
@@ -66,12 +67,18 @@ export const handleFetch: SelectedCommandHandler<FetchCommand> = async (ctx, cmd
           addFlags: seen.has(message.uid), // RFC 9051 §6.4.5: \Seen set implicitly: FLAGS SHOULD follow
           addModseq: ctx.enabled.condstore, // RFC 7162 §3.1.4
           utf8: ctx.enabled.utf8,
+          recent: !ctx.enabled.imap4rev2 && view.recent.has(message.uid), // RFC 3501 §2.3.2
         };
         let line = fetchLine(options);
         if (!line.ok && line.code === 'NEED-BYTES') line = fetchLine({ ...options, raw: await ctx.service.messageBytes(message) });
         if (!line.ok) {
           unknownCte = true;
           return;
+        }
+        // RFC 9051 §7.3.5: a keyword this session has not announced goes into FLAGS first.
+        if (showsFlags) {
+          const announce = view.announceFlags(message.flags);
+          if (announce.length > 0) ctx.write(...announce);
         }
         ctx.write(line.bytes);
         if (seen.has(message.uid)) view.noteReported(message.uid, message.modseq);

@@ -84,8 +84,10 @@ export async function handleList(s: SessionApi, command: ListCommand): Promise<C
   const subscribed = new Set(subscriptions);
   const parents = new Set<string>();
   for (const m of mailboxes) for (const a of ancestors(m.name)) parents.add(a);
+  // RFC 5258 §3.5: CHILDINFO is for a parent whose subscribed descendant is not itself listed
+  // (does not match the patterns); a client that asked for both gets only the child.
   const subscribedParents = new Set<string>();
-  for (const name of subscribed) for (const a of ancestors(name)) subscribedParents.add(a);
+  for (const name of subscribed) if (!matches(name)) for (const a of ancestors(name)) subscribedParents.add(a);
 
   let names: string[];
   if (selectSubscribed) {
@@ -101,16 +103,17 @@ export async function handleList(s: SessionApi, command: ListCommand): Promise<C
     if (specialOnly && (!mailbox?.specialUse || mailbox.specialUse === '\\Inbox')) continue;
     const isSubscribed = subscribed.has(name);
     // RFC 5258 §3.5: with RECURSIVEMATCH, a non-subscribed parent appears only for its children.
-    const childInfo = selectSubscribed && recursive && !isSubscribed;
+    const childInfo = selectSubscribed && recursive && !isSubscribed && subscribedParents.has(name);
     if (selectSubscribed && !isSubscribed && !childInfo) continue;
     const attributes: string[] = [];
     if (!mailbox) attributes.push(missing);
+    // RFC 5258 §4: a server MAY give children attributes without RETURN (CHILDREN); we always do.
     if (parents.has(name)) attributes.push('\\HasChildren');
     else if (mailbox) attributes.push('\\HasNoChildren');
     if (showSubscribed && isSubscribed) attributes.push('\\Subscribed');
     // RFC 6154 §2: special-use attributes (\Inbox is not one of them).
     if (mailbox?.specialUse && mailbox.specialUse !== '\\Inbox') attributes.push(mailbox.specialUse);
-    entries.push({ name, attributes, mailbox, childInfo: childInfo && subscribedParents.has(name) });
+    entries.push({ name, attributes, mailbox, childInfo });
   }
   for (const entry of entries) {
     s.write(listLine(s, 'LIST', entry));

@@ -7,6 +7,8 @@ import type { SpecialUse } from '../../../connectors/store/store.ts';
 import type { ImapCommand } from '../command.ts';
 import type { CommandResult } from '../context.ts';
 import { ImapError } from '../imap-error.ts';
+import { decodeMailboxName as decodeMutf7 } from '../mutf7.ts';
+import { recentUids } from '../recent.ts';
 import type { SessionApi } from '../session-api.ts';
 
 type Command<N extends ImapCommand['name']> = Extract<ImapCommand, { name: N }>;
@@ -15,10 +17,25 @@ type NameCommand = Extract<ImapCommand, { name: 'DELETE' | 'SUBSCRIBE' | 'UNSUBS
 
 const SPECIAL_USES: readonly SpecialUse[] = ['\\Inbox', '\\Sent', '\\Drafts', '\\Junk', '\\Trash', '\\Archive'];
 
+/**
+ * RFC 3501 §5.1.3: an IMAP4rev1 client's new name must be valid modified UTF-7 (the session
+ * looks other names up as given, so they simply do not exist).
+ */
+function newName(s: SessionApi, wire: string): string {
+  if (!s.enabled.utf8) {
+    try {
+      decodeMutf7(wire);
+    } catch (err) {
+      throw new ImapError('NO', 'CANNOT', `Mailbox name is not valid modified UTF-7: ${(err as Error).message}`);
+    }
+  }
+  return s.decodeMailboxName(wire);
+}
+
 // RFC 9051 §6.3.4
 export async function handleCreate(s: SessionApi, command: Command<'CREATE'>): Promise<CommandResult> {
   // A trailing delimiter only says the client means to create children (RFC 9051 §6.3.4).
-  const name = s.decodeMailboxName(command.mailbox).replace(/\/+$/, '');
+  const name = newName(s, command.mailbox).replace(/\/+$/, '');
   if (name === '') throw new ImapError('BAD', undefined, 'Empty mailbox name');
   if (name === 'INBOX') throw new ImapError('NO', 'ALREADYEXISTS', 'INBOX always exists');
   if (command.specialUse.length > 1) throw new ImapError('NO', 'USEATTR', 'At most one special-use attribute per mailbox');
@@ -30,6 +47,9 @@ export async function handleCreate(s: SessionApi, command: Command<'CREATE'>): P
     if (!specialUse) throw new ImapError('NO', 'USEATTR', `Unsupported special-use attribute ${command.specialUse[0]}`);
   }
   await s.service.change(s.user.id, { createMailbox: { name, specialUse } });
+  // RFC 3501 §2.3.2: from now on, what arrives in it is \Recent for the next session to select it.
+  const created = await s.service.store.mailbox(s.user.id, name);
+  if (created) recentUids(s.service.store).firstRecent(created);
   return { status: 'OK', text: 'CREATE completed' };
 }
 
@@ -49,7 +69,7 @@ export async function handleDelete(s: SessionApi, command: NameCommand): Promise
 // RFC 9051 §6.3.6
 export async function handleRename(s: SessionApi, command: Command<'RENAME'>): Promise<CommandResult> {
   const from = s.decodeMailboxName(command.from);
-  const to = s.decodeMailboxName(command.to).replace(/\/+$/, '');
+  const to = newName(s, command.to).replace(/\/+$/, '');
   if (to === '') throw new ImapError('BAD', undefined, 'Empty mailbox name');
   if (to === 'INBOX') throw new ImapError('NO', 'ALREADYEXISTS', 'INBOX always exists');
   if (from === to) throw new ImapError('NO', 'ALREADYEXISTS', 'The mailbox already has that name');

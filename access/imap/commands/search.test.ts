@@ -73,4 +73,22 @@ describe('SEARCH MODSEQ', () => {
     expect((await h.run(`m2 SEARCH RETURN (ALL) MODSEQ ${seen}`)).out).toBe(`* ESEARCH (TAG "m2") ALL 2,4 MODSEQ ${seen}\r\n`);
     expect((await h.run(`m3 SEARCH MODSEQ ${seen + 100}`)).out).toBe('* SEARCH\r\n');
   });
+
+  it('ESEARCH MIN/MAX alone report the MODSEQ of the returned message(s), else of all matches (RFC 7162 §3.1.5)', async () => {
+    const rows = await h.env.store.messagesByUid(h.view.mailbox.id, [1, 2, 3, 4, 5]);
+    const m = rows.map((r) => r.modseq);
+    // Give message 3 the highest MODSEQ of 1:3, so MIN 1 and MAX 3 differ from the highest.
+    await h.run('m4 STORE 3 +FLAGS.SILENT (\\Flagged)');
+    const m3 = (await h.env.store.messagesByUid(h.view.mailbox.id, [3]))[0].modseq;
+    expect(m3).toBeGreaterThan(Math.max(...m));
+    await h.run('m5 STORE 1 +FLAGS.SILENT (\\Answered)');
+    const m1 = (await h.env.store.messagesByUid(h.view.mailbox.id, [1]))[0].modseq;
+    const low = Math.min(...m);
+    expect((await h.run(`m6 SEARCH RETURN (MIN) 1:3 MODSEQ ${low}`)).out).toBe(`* ESEARCH (TAG "m6") MIN 1 MODSEQ ${m1}\r\n`);
+    expect((await h.run(`m7 SEARCH RETURN (MAX) 2:3 MODSEQ ${low}`)).out).toBe(`* ESEARCH (TAG "m7") MAX 3 MODSEQ ${m3}\r\n`);
+    expect((await h.run(`m8 SEARCH RETURN (MIN) 2:3 MODSEQ ${low}`)).out).toBe(`* ESEARCH (TAG "m8") MIN 2 MODSEQ ${m[1]}\r\n`);
+    expect((await h.run(`m9 SEARCH RETURN (MIN MAX) 2:3 MODSEQ ${low}`)).out).toBe(`* ESEARCH (TAG "m9") MIN 2 MAX 3 MODSEQ ${m3}\r\n`);
+    expect((await h.run(`ma SEARCH RETURN (MIN COUNT) 2:3 MODSEQ ${low}`)).out).toBe(`* ESEARCH (TAG "ma") MIN 2 COUNT 2 MODSEQ ${m3}\r\n`);
+    expect((await h.run(`mb SEARCH RETURN () 1:2 MODSEQ ${low}`)).out).toBe(`* ESEARCH (TAG "mb") ALL 1:2 MODSEQ ${Math.max(m1, m[1])}\r\n`);
+  });
 });

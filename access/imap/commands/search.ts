@@ -36,7 +36,7 @@ export function usesModseq(key: SearchKey): boolean {
 /** UIDs matching `key` among the session's messages, ascending; throws RangeError on bad sequence numbers. */
 export function matchingUids(ctx: ImapContext, key: SearchKey): Promise<number[]> {
   const view = ctx.selected;
-  return searchMailbox({ service: ctx.service, userId: ctx.user.id, mailbox: view.mailbox, uids: view.uids, savedSearch: view.savedSearch, key });
+  return searchMailbox({ service: ctx.service, userId: ctx.user.id, mailbox: view.mailbox, uids: view.uids, savedSearch: view.savedSearch, recent: view.recent, key });
 }
 
 export const handleSearch: SelectedCommandHandler<SearchCommand> = async (ctx, cmd) => {
@@ -57,12 +57,12 @@ export const handleSearch: SelectedCommandHandler<SearchCommand> = async (ctx, c
     if (err instanceof RangeError) return { status: 'BAD', text: 'Invalid message sequence number' };
     throw err;
   }
-  // RFC 7162 §3.1.5: the highest MODSEQ of the matching messages, when the MODSEQ key was used.
+  const returns: SearchReturn = cmd.returns === null || cmd.returns.length === 0 ? ['ALL'] : cmd.returns;
   let modseq: number | null = null;
   if (modseqKey && uids.length > 0) {
-    const wanted = new Set(uids);
+    const reported = new Set(cmd.returns === null ? uids : modseqMessages(uids, returns));
     modseq = 0;
-    for (const s of await ctx.service.store.summaries(view.mailbox.id)) if (wanted.has(s.uid)) modseq = Math.max(modseq, s.modseq);
+    for (const s of await ctx.service.store.summaries(view.mailbox.id)) if (reported.has(s.uid)) modseq = Math.max(modseq, s.modseq);
   }
   const numbers = cmd.uid ? uids : uids.map((uid) => view.seqOf(uid) as number);
 
@@ -74,12 +74,25 @@ export const handleSearch: SelectedCommandHandler<SearchCommand> = async (ctx, c
     ctx.write(`${line}\r\n`);
     return { status: 'OK', text: 'SEARCH completed' };
   }
-  const returns: SearchReturn = cmd.returns === null || cmd.returns.length === 0 ? ['ALL'] : cmd.returns;
   if (save) view.savedSearch = savedResult(uids, returns);
   const line = esearchLine(cmd.tag, cmd.uid, returns, numbers, [...numbers].sort((a, b) => a - b), modseq);
   if (line) ctx.write(line);
   return { status: 'OK', text: 'SEARCH completed' };
 };
+
+/**
+ * RFC 7162 §3.1.5 (with RFC 4731): the messages whose highest MODSEQ an ESEARCH reports — with
+ * only MIN and/or MAX (no ALL, no COUNT) the returned message(s), otherwise every match.
+ * `uids` is ascending and not empty.
+ */
+export function modseqMessages(uids: readonly number[], returns: NonNullable<SearchReturn>): readonly number[] {
+  const min = returns.includes('MIN');
+  const max = returns.includes('MAX');
+  if ((min || max) && !returns.includes('ALL') && !returns.includes('COUNT')) {
+    return [...(min ? [uids[0]] : []), ...(max ? [uids[uids.length - 1]] : [])];
+  }
+  return uids;
+}
 
 /** RFC 5182 §2.1: SAVE with only MIN and/or MAX saves those; otherwise every match. */
 function savedResult(uids: number[], returns: NonNullable<SearchReturn>): number[] {

@@ -5,6 +5,7 @@
 import type { ImapCommand, SequenceSet } from '../command.ts';
 import type { CommandResult } from '../context.ts';
 import { ImapError } from '../imap-error.ts';
+import { recentUids } from '../recent.ts';
 import { SelectedMailbox } from '../selected-view.ts';
 import type { SessionApi } from '../session-api.ts';
 import { formatSequenceSet, ResponseBuilder } from '../wire/encode.ts';
@@ -34,11 +35,12 @@ export async function handleSelect(s: SessionApi, command: SelectCommand): Promi
   const mailbox = await store.mailbox(s.user.id, name);
   if (!mailbox) throw new ImapError('NO', 'NONEXISTENT', 'No such mailbox');
   const summaries = await store.summaries(mailbox.id);
-  const view = new SelectedMailbox(mailbox, command.name === 'EXAMINE', summaries);
+  // RFC 3501 §2.3.2: SELECT claims the messages no session has seen as \Recent; EXAMINE only shows them.
+  const view = new SelectedMailbox(mailbox, command.name === 'EXAMINE', summaries, recentUids(store));
 
   const lines: (string | Buffer)[] = [...view.flagsLines(), `* ${view.uids.length} EXISTS\r\n`];
   if (!s.enabled.imap4rev2) {
-    lines.push('* 0 RECENT\r\n'); // RFC 3501 §7.3.2; gone in IMAP4rev2
+    lines.push(`* ${view.recent.size} RECENT\r\n`); // RFC 3501 §7.3.2; gone in IMAP4rev2
     const firstUnseen = summaries.findIndex((m) => !m.flags.includes('\\Seen'));
     if (firstUnseen >= 0) lines.push(`* OK [UNSEEN ${firstUnseen + 1}] First unseen\r\n`);
   }
@@ -61,7 +63,7 @@ export async function handleSelect(s: SessionApi, command: SelectCommand): Promi
     for (const m of changes.changed) {
       const seq = view.seqOf(m.uid);
       if (seq === undefined) continue;
-      lines.push(`* ${seq} FETCH (UID ${m.uid} FLAGS (${m.flags.filter((f) => f !== '\\Recent').join(' ')}) MODSEQ (${m.modseq}))\r\n`);
+      lines.push(`* ${seq} FETCH (UID ${m.uid} FLAGS (${view.shownFlags(m.uid, m.flags, s.enabled).join(' ')}) MODSEQ (${m.modseq}))\r\n`);
     }
   }
   s.write(...lines);

@@ -6,6 +6,7 @@
 import type { ImapCommand } from '../command.ts';
 import type { SelectedCommandHandler } from '../context.ts';
 import { sortMessages } from '../sort/sort-keys.ts';
+import { isAddressSortKey, readAddressKeys } from '../sort/address-keys.ts';
 import { badCharset, esearchLine, matchingUids } from './search.ts';
 
 type SortCommand = Extract<ImapCommand, { name: 'SORT' }>;
@@ -26,7 +27,9 @@ export const handleSort: SelectedCommandHandler<SortCommand> = async (ctx, cmd) 
     const seq = view.seqOf(message.uid);
     return seq === undefined ? [] : [{ message, seq }];
   });
-  const sorted = sortMessages(items, cmd.sort);
+  const byAddress = cmd.sort.some((c) => isAddressSortKey(c.key));
+  const addressKeys = byAddress ? await readAddressKeys(ctx.service, items.map((i) => i.message)) : undefined;
+  const sorted = sortMessages(items, cmd.sort, addressKeys);
   const numbers = sorted.map((s) => (cmd.uid ? s.message.uid : s.seq));
   if (cmd.returns !== null) {
     const returns = cmd.returns.length === 0 ? (['ALL'] as const) : cmd.returns;

@@ -1,12 +1,14 @@
 /**
  * STATUS (RFC 9051 §6.3.11) with SIZE (RFC 8438) and HIGHESTMODSEQ (RFC 7162 §3.1.2); RECENT
- * (RFC 3501) is always 0: Sluice keeps no \Recent flag. Also the data of LIST-STATUS (RFC 5819).
+ * (RFC 3501 §6.3.10): the messages no session has claimed as \Recent yet (`recent.ts`). Also the
+ * data of LIST-STATUS (RFC 5819).
  */
-import type { Mailbox } from '../../../connectors/store/store.ts';
+import type { Mailbox, MessageSummary } from '../../../connectors/store/store.ts';
 import type { ImapCommand } from '../command.ts';
 import type { CommandResult } from '../context.ts';
 import { ImapError } from '../imap-error.ts';
 import type { SessionApi } from '../session-api.ts';
+import { recentUids } from '../recent.ts';
 import { ResponseBuilder } from '../wire/encode.ts';
 
 type StatusCommand = Extract<ImapCommand, { name: 'STATUS' }>;
@@ -16,7 +18,8 @@ const ITEMS = new Set(['MESSAGES', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'DELETED'
 /** `* STATUS <name> (<item> <n> …)` for one mailbox. */
 export async function statusResponse(s: SessionApi, mailbox: Mailbox, items: readonly string[]): Promise<Buffer> {
   const values: string[] = [];
-  let deleted: number | null = null;
+  let summaries: readonly MessageSummary[] | null = null;
+  const messages = async () => (summaries ??= await s.service.store.summaries(mailbox.id));
   for (const item of items) {
     let n: number;
     switch (item) {
@@ -25,14 +28,14 @@ export async function statusResponse(s: SessionApi, mailbox: Mailbox, items: rea
       case 'UIDVALIDITY': n = mailbox.uidValidity; break;
       case 'UNSEEN': n = mailbox.unseen; break;
       case 'SIZE': n = mailbox.size; break;
-      case 'RECENT': n = 0; break;
+      case 'RECENT': {
+        const recent = recentUids(s.service.store);
+        n = recent.firstRecent(mailbox) >= mailbox.uidNext ? 0 : recent.peek(mailbox, (await messages()).map((m) => m.uid)).length;
+        break;
+      }
       case 'HIGHESTMODSEQ': n = mailbox.highestModseq; break;
       case 'DELETED':
-        if (deleted === null) {
-          const summaries = await s.service.store.summaries(mailbox.id);
-          deleted = summaries.filter((m) => m.flags.includes('\\Deleted')).length;
-        }
-        n = deleted;
+        n = (await messages()).filter((m) => m.flags.includes('\\Deleted')).length;
         break;
       default:
         throw new ImapError('BAD', undefined, `Unknown STATUS item ${item}`);

@@ -21,7 +21,12 @@ describe('STORE', () => {
     await h.run('s0 STORE 2 +FLAGS (\\Answered)');
     const { result, out } = await h.run('s1 STORE 1:2 +FLAGS (\\Flagged $Work)');
     expect(result).toEqual({ status: 'OK', text: 'STORE completed' });
-    expect(out).toBe('* 1 FETCH (FLAGS (\\Flagged $Work))\r\n* 2 FETCH (FLAGS (\\Answered \\Flagged $Work))\r\n');
+    // RFC 9051 §7.3.5: the new keyword is announced in FLAGS before a FETCH carries it.
+    expect(out).toBe(
+      '* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work)\r\n' +
+        '* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work \\*)] Flags permitted\r\n' +
+        '* 1 FETCH (FLAGS (\\Flagged $Work))\r\n* 2 FETCH (FLAGS (\\Answered \\Flagged $Work))\r\n',
+    );
     expect(await flagsOf(1)).toEqual(['\\Flagged', '$Work']);
   });
 
@@ -72,7 +77,7 @@ describe('STORE with UNCHANGEDSINCE', () => {
     const { result, out } = await h.run(`u1 STORE 1:2 (UNCHANGEDSINCE ${m1.modseq}) +FLAGS ($Checked)`);
     expect(h.enabled.condstore).toBe(true);
     expect(result).toMatchObject({ status: 'OK', code: 'MODIFIED 2' });
-    expect(out).toMatch(/^\* 1 FETCH \(FLAGS \(\\Flagged \\Seen \$Checked\) MODSEQ \((\d+)\)\)\r\n$/);
+    expect(out).toMatch(/^\* FLAGS \(.*\$Checked\)\r\n\* OK \[PERMANENTFLAGS .*\r\n\* 1 FETCH \(FLAGS \(\\Flagged \\Seen \$Checked\) MODSEQ \((\d+)\)\)\r\n$/);
     expect(await flagsOf(2)).not.toContain('$Checked');
   });
 

@@ -6,6 +6,7 @@
  */
 import type { ImapCommand } from '../command.ts';
 import type { SelectedCommandHandler } from '../context.ts';
+import { shownFlags } from '../recent.ts';
 import { formatSequenceSet } from '../wire/encode.ts';
 
 type StoreCommand = Extract<ImapCommand, { name: 'STORE' }>;
@@ -56,7 +57,11 @@ export const handleStore: SelectedCommandHandler<StoreCommand> = async (ctx, cmd
     if (seq === undefined) continue;
     const items: string[] = [];
     if (cmd.uid) items.push(`UID ${m.uid}`);
-    if (!cmd.silent) items.push(`FLAGS (${m.flags.filter((f) => f !== '\\Recent').join(' ')})`);
+    if (!cmd.silent) {
+      // RFC 9051 §7.3.5: a keyword new to this session goes into FLAGS before a FETCH carries it.
+      out += view.announceFlags(m.flags).join('');
+      items.push(`FLAGS (${shownFlags(m.flags, !ctx.enabled.imap4rev2 && view.recent.has(m.uid)).join(' ')})`);
+    }
     if (ctx.enabled.condstore) items.push(`MODSEQ (${m.modseq})`);
     out += `* ${seq} FETCH (${items.join(' ')})\r\n`;
     if (out.length > 65_536) {

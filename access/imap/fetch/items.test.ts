@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { FetchAttribute } from '../command.ts';
 import type { StoredMessage } from '../../../connectors/store/store.ts';
-import { fetchLine, needsBytes, setsSeen, structureValues } from './items.ts';
+import { fetchLine, needsBytes, setsSeen, structureValues, withoutNul } from './items.ts';
 import { binaryName, bodySectionName } from './names.ts';
 import { Lru } from './lru.ts';
 import { forEachOrdered } from './ordered-reads.ts';
@@ -90,5 +90,23 @@ describe('helpers', () => {
     );
     expect(seen).toEqual([50, 10, 40, 20, 30, 0]);
     expect(peak).toBeLessThanOrEqual(3);
+  });
+});
+
+// RFC 3516 §4.3: NUL never goes in a plain literal; BODY[n] of binary content is sent as base64.
+describe('withoutNul', () => {
+  const part = { part: [1], text: null, fields: [] };
+  it('base64-encodes part content holding NUL, in lines of 76', () => {
+    const bytes = Buffer.from('\0-\xe4\n\r\n', 'latin1');
+    expect(withoutNul(bytes, part).toString()).toBe(`${bytes.toString('base64')}\r\n`);
+    const long = Buffer.alloc(100);
+    expect(withoutNul(long, part).toString().split('\r\n').map((l) => l.length)).toEqual([76, 60, 0]);
+  });
+  it('leaves other content and other sections as they are', () => {
+    const text = Buffer.from('plain');
+    expect(withoutNul(text, part)).toBe(text);
+    const nul = Buffer.from('a\0b');
+    expect(withoutNul(nul, { part: [], text: null, fields: [] })).toBe(nul);
+    expect(withoutNul(nul, { part: [1], text: 'MIME', fields: [] })).toBe(nul);
   });
 });

@@ -14,6 +14,7 @@ import { applyPartial, sectionBytes } from '../mime/section.ts';
 import { binaryContent } from '../mime/binary.ts';
 import { Lru } from './lru.ts';
 import { binaryName, bodySectionName } from './names.ts';
+import { shownFlags } from '../recent.ts';
 
 /**
  * ENVELOPE, BODY and BODYSTRUCTURE by message key (a message's bytes never change), kept as the
@@ -76,6 +77,8 @@ export interface FetchLineOptions {
   readonly addUid: boolean;
   readonly addFlags: boolean;
   readonly addModseq: boolean;
+  /** The message is \Recent in this session and the client is IMAP4rev1 (RFC 3501 §2.3.2). */
+  readonly recent?: boolean;
   /** UTF-8 allowed in quoted strings (IMAP4rev2 / UTF8=ACCEPT). */
   readonly utf8: boolean;
 }
@@ -116,7 +119,7 @@ function buildLine(options: FetchLineOptions): FetchLine {
   let root: MimePart | null = null;
   const structure = (): MimePart => (root ??= parseStructure(raw as Buffer));
   const flags = (): void => {
-    if (once('FLAGS')) item('FLAGS').text(`(${message.flags.filter((f) => f !== '\\Recent').join(' ')})`);
+    if (once('FLAGS')) item('FLAGS').text(`(${shownFlags(message.flags, options.recent ?? false).join(' ')})`);
   };
   const uid = (): void => {
     if (once('UID')) item('UID').text(String(message.uid));
@@ -163,7 +166,7 @@ function buildLine(options: FetchLineOptions): FetchLine {
         if (!once(name)) break;
         const bytes = sectionBytes(raw as Buffer, structure(), a.section);
         // A part that does not exist is an empty string (RFC 9051 §6.4.5).
-        const data = bytes ? applyPartial(bytes, a.partial) : null;
+        const data = bytes ? applyPartial(withoutNul(bytes, a.section), a.partial) : null;
         item(name).value(data && data.length > 0 ? data : '');
         break;
       }
@@ -220,4 +223,15 @@ function encodedStructure(kind: StructureKind, cached: StructureValues, raw: Buf
     cached[fieldOf(kind)] = undefined;
   }
   return text;
+}
+
+/**
+ * RFC 3516 §4.3 / RFC 9051 §4.3.1: a plain literal must not hold NUL, so the content of a part
+ * that does (binary content, APPENDed as a literal8) is sent base64-encoded in BODY[n], as
+ * Dovecot does; BINARY[n] gives it as it is. Other sections are sent unchanged.
+ */
+export function withoutNul(bytes: Buffer, section: Section): Buffer {
+  if (section.part.length === 0 || section.text !== null || !bytes.includes(0)) return bytes;
+  const lines = bytes.toString('base64').match(/.{1,76}/g) ?? [];
+  return Buffer.from(lines.map((l) => `${l}\r\n`).join(''), 'latin1');
 }

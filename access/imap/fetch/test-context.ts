@@ -9,6 +9,7 @@ import { startAccessTestEnv, type AccessTestEnv } from '../../test-kit.ts';
 import type { CommandResult, EnabledExtensions, ImapContext } from '../context.ts';
 import { parseCommand } from '../parse-command.ts';
 import { runSelectedCommand, type SelectedCommand } from '../selected-commands.ts';
+import { recentUids } from '../recent.ts';
 import { SelectedMailbox } from '../selected-view.ts';
 
 export const ALICE = 'alice@example.test';
@@ -39,7 +40,7 @@ export async function startHarness(): Promise<Harness> {
     async select(name = 'INBOX', readOnly = false) {
       const mailbox = await env.store.mailbox(user.id, name);
       if (!mailbox) throw new Error(`no mailbox ${name}`);
-      harness.view = new SelectedMailbox(mailbox, readOnly, await env.store.summaries(mailbox.id));
+      harness.view = new SelectedMailbox(mailbox, readOnly, await env.store.summaries(mailbox.id), recentUids(env.store));
     },
     async run(line) {
       const chunks: Buffer[] = [];

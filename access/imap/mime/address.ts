@@ -217,3 +217,22 @@ class Parser {
 export function parseAddressList(value: string): Address[] {
   return new Parser(lex(value)).list();
 }
+
+/**
+ * An address list as SEARCH FROM/TO/CC/BCC reads it (like Dovecot, which matches the parsed,
+ * re-written addresses, RFC 9051 §6.4.4): `name <local@domain>` or `local@domain` per mailbox,
+ * `name: members;` per group, joined by ", "; comments dropped unless one stands in for a missing
+ * name; names run through `decodeName` (RFC 2047). Missing parts are left out.
+ */
+export function addressListText(value: string, decodeName: (name: string) => string = (n) => n): string {
+  const mailbox = (m: AddressMailbox): string => {
+    const local = m.mailbox === MISSING_MAILBOX ? '' : m.mailbox;
+    const host = m.host === MISSING_DOMAIN ? '' : m.host;
+    const spec = host ? `${local}@${host}` : local;
+    const name = m.name ? decodeName(m.name) : '';
+    return name ? `${name} <${spec}>` : spec;
+  };
+  return parseAddressList(value)
+    .map((a) => (a.kind === 'mailbox' ? mailbox(a) : `${decodeName(a.name)}: ${a.members.map(mailbox).join(', ')};`))
+    .join(', ');
+}

@@ -26,6 +26,8 @@ export interface SearchMailboxInput {
   readonly uids: readonly number[];
   /** The saved result (`$`, RFC 5182), as UIDs. */
   readonly savedSearch: readonly number[];
+  /** The session's \Recent UIDs (RFC 3501 §2.3.2): what RECENT, NEW and OLD test; default none. */
+  readonly recent?: ReadonlySet<number>;
   readonly key: SearchKey;
   /** Current time (reserved for relative date keys); default Date.now(). */
   readonly now?: number;
@@ -99,6 +101,8 @@ class MailboxSearch {
         return minus(candidates, await this.evaluate(key.key, candidates));
       case 'flag': {
         const flag = key.flag.toLowerCase();
+        // RFC 3501 §6.4.4: \Recent is session state, never stored.
+        if (flag === '\\recent') return filter(candidates, (uid) => (this.input.recent?.has(uid) ?? false) === key.set);
         return filter(candidates, (uid) => this.flagsOf(uid).has(flag) === key.set);
       }
       case 'uid':

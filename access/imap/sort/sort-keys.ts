@@ -7,6 +7,7 @@
 import type { SortKey } from '../command.ts';
 import type { Address, StoredMessage } from '../../../connectors/store/store.ts';
 import { baseSubject } from './base-subject.ts';
+import type { AddressKeys } from './address-keys.ts';
 
 export interface SortCriterion {
   readonly key: SortKey;
@@ -30,22 +31,22 @@ function firstMailbox(addresses: readonly Address[]): string {
   return asciiUpper(at >= 0 ? address.slice(0, at) : address);
 }
 
-function keyValue(message: StoredMessage, key: SortKey): string | number {
+function keyValue(message: StoredMessage, key: SortKey, addresses: AddressKeys | undefined): string | number {
   switch (key) {
     case 'ARRIVAL':
       return message.receivedAt;
     case 'CC':
-      return firstMailbox(message.cc);
+      return addresses ? asciiUpper(addresses.CC) : firstMailbox(message.cc);
     case 'DATE':
       return message.date ?? message.receivedAt;
     case 'FROM':
-      return firstMailbox(message.from);
+      return addresses ? asciiUpper(addresses.FROM) : firstMailbox(message.from);
     case 'SIZE':
       return message.size;
     case 'SUBJECT':
       return baseSubject(message.subject).key;
     case 'TO':
-      return firstMailbox(message.to);
+      return addresses ? asciiUpper(addresses.TO) : firstMailbox(message.to);
   }
 }
 
@@ -53,9 +54,20 @@ function compare(a: string | number, b: string | number): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** The messages in SORT order (a new array). Key values are computed once per message. */
-export function sortMessages<T extends Sortable>(items: readonly T[], criteria: readonly SortCriterion[]): T[] {
-  const keyed = items.map((item) => ({ item, values: criteria.map((c) => keyValue(item.message, c.key)) }));
+/**
+ * The messages in SORT order (a new array). Key values are computed once per message. FROM, TO
+ * and CC come from `addressKeys` (address-keys.ts, by message key) when given, else from the
+ * stored address rows (which cannot see groups).
+ */
+export function sortMessages<T extends Sortable>(
+  items: readonly T[],
+  criteria: readonly SortCriterion[],
+  addressKeys?: ReadonlyMap<string, AddressKeys>,
+): T[] {
+  const keyed = items.map((item) => {
+    const addresses = addressKeys?.get(item.message.messageKey);
+    return { item, values: criteria.map((c) => keyValue(item.message, c.key, addresses)) };
+  });
   keyed.sort((a, b) => {
     for (let i = 0; i < criteria.length; i++) {
       const order = compare(a.values[i], b.values[i]);
