@@ -28,13 +28,21 @@ export function startCompression(handlers: {
   deflate.on('error', handlers.onError);
   inflate.on('error', handlers.onError);
   let closed = false;
+  let unflushed = false;
   return {
     write(chunk) {
-      if (!closed) deflate.write(chunk);
+      if (closed) return;
+      deflate.write(chunk);
+      unflushed = true;
     },
     flush(done) {
-      if (closed) done?.();
-      else deflate.flush(zlib.constants.Z_SYNC_FLUSH, () => done?.());
+      // Nothing written since the last flush: no empty block on the wire.
+      if (closed || !unflushed) {
+        done?.();
+        return;
+      }
+      unflushed = false;
+      deflate.flush(zlib.constants.Z_SYNC_FLUSH, () => done?.());
     },
     receive(chunk) {
       if (!closed) inflate.write(chunk);

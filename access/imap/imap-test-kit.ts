@@ -169,6 +169,11 @@ export class TestClient {
     this.socket.removeAllListeners('data');
     this.socket.on('data', (chunk: Buffer) => inflate.write(chunk));
     inflate.on('data', (chunk: Buffer) => this.onData(chunk));
+    // Bytes that came in the same read as the tagged OK already belong to the deflate stream
+    // (the server may send an empty sync-flush block right away, RFC 4978 §4).
+    const early = this.buffer;
+    this.buffer = Buffer.alloc(0);
+    if (early.length > 0) inflate.write(early);
   }
 
   close(): void {
