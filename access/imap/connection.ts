@@ -7,10 +7,17 @@ import type net from 'node:net';
 import tls from 'node:tls';
 import { startCompression, type Compression } from './compress.ts';
 
+/** Buffered plain output is written once it reaches this size (or at the end of the burst). */
+const OUTPUT_CHUNK = 64 * 1024;
+
 export class Connection {
   private socket: net.Socket;
   private compression: Compression | null = null;
   private closed = false;
+  /** Plain output not yet handed to the socket: one write per burst, not one per response line. */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private flushScheduled = false;
   private readonly onSocketData = (chunk: Buffer) => {
     if (this.compression) this.compression.receive(chunk);
     else this.handlers.onData(chunk);
@@ -40,12 +47,33 @@ export class Connection {
 
   write(chunk: Buffer | string): void {
     if (this.closed) return;
-    if (this.compression) this.compression.write(chunk);
-    else this.socket.write(chunk);
+    if (this.compression) {
+      this.compression.write(chunk);
+      return;
+    }
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+    this.pending.push(bytes);
+    this.pendingBytes += bytes.length;
+    if (this.pendingBytes >= OUTPUT_CHUNK) this.writePending();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.writePending());
+    }
   }
 
+  /** The end of a response burst: everything written so far goes out now. */
   flush(): void {
+    this.writePending();
     this.compression?.flush();
+  }
+
+  private writePending(): void {
+    this.flushScheduled = false;
+    if (this.pending.length === 0) return;
+    const out = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    if (!this.closed) this.socket.write(out);
   }
 
   /** Resolves once the socket's write buffer has drained (backpressure for large responses). */
@@ -75,6 +103,7 @@ export class Connection {
    * client sent after STARTTLS and before the handshake are not read as commands.
    */
   startTls(secureContext: tls.SecureContext): Promise<void> {
+    this.writePending(); // the tagged OK goes out in the clear
     const plain = this.socket;
     this.detach(plain);
     const secure = new tls.TLSSocket(plain, { isServer: true, secureContext });
@@ -90,6 +119,7 @@ export class Connection {
 
   /** RFC 4978 §3: from the byte after the tagged OK, both directions are deflated. */
   startCompression(): void {
+    this.writePending(); // the tagged OK goes out uncompressed
     this.compression = startCompression({
       onOutput: (chunk) => {
         if (!this.closed) this.socket.write(chunk);
@@ -107,6 +137,7 @@ export class Connection {
   /** Sends what is buffered, then closes. */
   end(): void {
     if (this.closed) return;
+    this.writePending();
     const socket = this.socket;
     const finish = () => {
       socket.end();

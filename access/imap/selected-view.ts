@@ -150,7 +150,12 @@ export class SelectedMailbox implements SelectedView {
     }
     this.reported.clear();
     this.modseq = Math.max(this.modseq, changes.highestModseq);
-    this.mailbox = (await store.mailboxById(this.mailbox.id)) ?? this.mailbox;
+    // The counts of a fresh Mailbox cost a scan of the mailbox; the view needs only these.
+    this.mailbox = {
+      ...this.mailbox,
+      highestModseq: Math.max(this.mailbox.highestModseq, changes.highestModseq),
+      uidNext: Math.max(this.mailbox.uidNext, (this.uids[this.uids.length - 1] ?? 0) + 1),
+    };
     return lines;
   }
 

@@ -114,6 +114,11 @@ export const MIGRATIONS: readonly string[] = [
 
   CREATE INDEX messages_by_modseq ON messages (mailbox_id, modseq);
   `,
+  // 3: a covering index for a mailbox's counts (MESSAGES, UNSEEN, SIZE): SELECT, STATUS and every
+  // IMAP update read them, and they then scan this index instead of the message rows.
+  `
+  CREATE INDEX messages_counts ON messages (mailbox_id, seen, size);
+  `,
 ];
 
 /** Opens (creating and migrating if needed) a mail store file. */
