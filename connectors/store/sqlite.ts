@@ -58,6 +58,7 @@ function prepare(db: Db) {
     page: db.prepare<[number, number, number], MessageRow>(
       `${MESSAGE_SELECT} WHERE m.mailbox_id = ? AND m.uid > ? ORDER BY m.uid LIMIT ?`,
     ),
+    byUid: db.prepare<[number, number], MessageRow>(`${MESSAGE_SELECT} WHERE m.mailbox_id = ? AND m.uid = ?`),
     byUids: db.prepare<[number, string], MessageRow>(
       `${MESSAGE_SELECT} WHERE m.mailbox_id = ? AND m.uid IN (SELECT value FROM json_each(?)) ORDER BY m.uid`,
     ),
@@ -193,6 +194,11 @@ export class SqliteMailStore implements MailStore {
 
   async messagesByUid(mailboxId: number, uids: readonly number[]): Promise<StoredMessage[]> {
     if (uids.length === 0) return [];
+    if (uids.length === 1) {
+      // The common case (opening one message): a primary-key lookup, no json_each.
+      const row = this.st.byUid.get(mailboxId, uids[0]);
+      return row ? [toMessage(row)] : [];
+    }
     return this.st.byUids.all(mailboxId, JSON.stringify(uids)).map(toMessage);
   }
 
