@@ -21,6 +21,7 @@ import type { BlobStore } from '../connectors/blob/blob.ts';
 import type { MailStore } from '../connectors/store/store.ts';
 import type { SearchIndex } from '../connectors/search/search.ts';
 import type { PushBus } from '../connectors/push/push.ts';
+import type { ScanResources } from '../connectors/scan/resources.ts';
 
 export interface InputRecord<T> {
   readonly topic: string;
@@ -48,6 +49,8 @@ export interface Resources {
   readonly push: PushBus;
   readonly logger: Logger;
   readonly now: () => number;
+  /** Scanners, quarantine and DNS for the spam and virus stages; absent: those stages refuse to start. */
+  readonly scan?: ScanResources;
 }
 
 export interface Processor<I = unknown, O = unknown> {
