@@ -124,6 +124,15 @@ const configSchema = z
     dns: z.object({ servers: z.array(hostPort).default([]) }).strict().prefault({}),
     outbound: z.object({ port: z.coerce.number().int().positive().default(25), relay: z.string().optional() }).strict().prefault({}),
     scan: z.object({ clamd: z.string().optional(), rspamd: z.string().optional() }).strict().prefault({}),
+    /** Spam verdict: a message scoring at or above `threshold` goes to Junk (processors/spam.ts). */
+    spam: z
+      .object({
+        threshold: z.coerce.number().default(6),
+        dmarcRejectScore: z.coerce.number().default(10),
+        dmarcQuarantineScore: z.coerce.number().default(5),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 

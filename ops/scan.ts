@@ -1,0 +1,39 @@
+/**
+ * The scan resources of the composition root: clamd (`scan.clamd`), rspamd (`scan.rspamd`), the
+ * quarantine (`quarantine.db` in the data folder), the DNS resolver the sender-authentication
+ * checks use (`dns.servers`: a list of host:port; empty = the system's), and `spam.*`.
+ */
+import { Resolver } from 'node:dns/promises';
+import { join } from 'node:path';
+import type { Config } from './config.ts';
+import { ClamdScanner } from '../connectors/scan/clamd.ts';
+import { RspamdScanner } from '../connectors/scan/rspamd.ts';
+import { SqliteQuarantine } from '../connectors/scan/sqlite-quarantine.ts';
+import type { DnsResolver, ScanResources } from '../connectors/scan/resources.ts';
+
+/** A resolver asking only these servers (`host:port`), or null for the system's. */
+export function dnsResolver(servers: readonly string[]): DnsResolver | null {
+  if (servers.length === 0) return null;
+  const resolver = new Resolver({ timeout: 2_000, tries: 2 });
+  resolver.setServers([...servers]);
+  return (name, rrtype) => resolver.resolve(name, rrtype);
+}
+
+export function openScanResources(config: Readonly<Config>): ScanResources & { close(): Promise<void> } {
+  const quarantine = new SqliteQuarantine({ path: join(config.dataDir, 'quarantine.db') });
+  const virus = config.scan.clamd ? new ClamdScanner({ address: config.scan.clamd }) : null;
+  const spam = config.scan.rspamd ? new RspamdScanner({ url: config.scan.rspamd }) : null;
+  return {
+    virus,
+    spam,
+    quarantine,
+    resolver: dnsResolver(config.dns.servers),
+    hostname: config.hostname,
+    spamPolicy: config.spam,
+    async close() {
+      await virus?.close();
+      await spam?.close();
+      await quarantine.close();
+    },
+  };
+}
