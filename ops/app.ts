@@ -22,6 +22,7 @@ import { loadTopologies } from '../topology/loader.ts';
 import type { Topology } from '../topology/model.ts';
 import { PROCESSORS } from '../processors/index.ts';
 import type { Resources } from '../processors/processor.ts';
+import { openScanResources } from './scan.ts';
 
 export interface Connectors {
   readonly log: Log;
@@ -64,6 +65,7 @@ export function openApp(config: Readonly<Config>, logger: Logger): App {
   const store = openStore(config);
   const search = new SqliteSearchIndex({ path: join(config.dataDir, 'search.db') });
   const push = new InProcessPushBus();
+  const scan = openScanResources(config);
   return {
     config,
     logger,
@@ -73,9 +75,10 @@ export function openApp(config: Readonly<Config>, logger: Logger): App {
     store,
     search,
     push,
-    resources: () => ({ blobs, store, search, push, logger, now: Date.now }),
+    resources: () => ({ blobs, store, search, push, logger, now: Date.now, scan }),
     async close() {
       await log.close();
+      await scan.close();
       await search.close();
       await store.close();
       await blobs.close();

@@ -19,6 +19,8 @@ export class Metrics implements RunnerMetrics {
   private readonly sinceReceivedHist = new Histogram({ name: 'sluice_since_received_seconds', help: 'From the SMTP 250 (ingress) to the end of a stage: for stage "index", 250 to searchable', labelNames: ['stage'], buckets: LATENCY_BUCKETS, registers: [this.registry] });
   private readonly stageRetries = new Counter({ name: 'sluice_stage_retries_total', help: 'Batches retried after a passing failure', labelNames: ['stage'], registers: [this.registry] });
   readonly smtpMessages = new Counter({ name: 'sluice_smtp_messages_total', help: 'SMTP replies: accepted messages, and rejected (5xx) or deferred (4xx) commands', labelNames: ['listener', 'outcome'], registers: [this.registry] });
+  /** 1 when the scanner is configured; 0: mail is stored marked "not scanned" (clamd) or without rspamd's verdict. */
+  readonly scanConfigured = new Gauge({ name: 'sluice_scan_configured', help: 'Whether a scanner is configured (scan.clamd, scan.rspamd): 0 means mail passes that check unscanned', labelNames: ['scanner'], registers: [this.registry] });
   readonly smtpRecipients = new Counter({ name: 'sluice_smtp_recipients_total', help: 'Accepted recipients (mail.received records)', labelNames: ['listener'], registers: [this.registry] });
 
   constructor() {

@@ -5,7 +5,9 @@
  */
 import { Resolver } from 'node:dns/promises';
 import { join } from 'node:path';
+import type { Logger } from 'pino';
 import type { Config } from './config.ts';
+import type { Metrics } from './metrics.ts';
 import { ClamdScanner } from '../connectors/scan/clamd.ts';
 import { RspamdScanner } from '../connectors/scan/rspamd.ts';
 import { SqliteQuarantine } from '../connectors/scan/sqlite-quarantine.ts';
@@ -36,4 +38,14 @@ export function openScanResources(config: Readonly<Config>): ScanResources & { c
       await quarantine.close();
     },
   };
+}
+
+/** At start-up: say loudly which scanners are missing, and show it on /metrics. */
+export function reportScanners(config: Readonly<Config>, logger: Logger, metrics: Metrics): void {
+  metrics.scanConfigured.set({ scanner: 'clamd' }, config.scan.clamd ? 1 : 0);
+  metrics.scanConfigured.set({ scanner: 'rspamd' }, config.scan.rspamd ? 1 : 0);
+  if (!config.scan.clamd) {
+    logger.warn('NO VIRUS SCANNING: scan.clamd is not set — mail is stored with "X-Sluice-Virus-Scan: not scanned"; set scan.clamd (SLUICE_SCAN_CLAMD) to host:port or a socket path');
+  }
+  if (!config.scan.rspamd) logger.info('scan.rspamd not set: spam verdicts from the built-in checks only');
 }

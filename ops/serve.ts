@@ -24,6 +24,7 @@ import { LogMailboxService } from '../access/service.ts';
 import { PasswordAuthenticator } from '../access/auth/password-authenticator.ts';
 import { createImapServer } from '../access/imap/server.ts';
 import { createPop3Server } from '../access/pop3/server.ts';
+import { reportScanners } from './scan.ts';
 
 export interface RunningServer {
   readonly app: App;
@@ -62,6 +63,7 @@ export async function serve(config: Readonly<Config>, logger: Logger): Promise<R
   const app = openApp(config, logger);
   const metrics = new Metrics();
   metrics.watchLog(app.log, app.topologies);
+  reportScanners(config, logger, metrics);
   const pipeline = config.runner.thread
     ? await startPipelineThread({ config, logger, metrics, push: app.push, log: app.log })
     : await startInProcess(app, metrics);

@@ -8,6 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startDns, type RunningDns } from './dns.ts';
 
 export const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
 export const SLUICE = join(ROOT, 'bin/sluice.js');
@@ -65,8 +66,19 @@ export interface RunningSluice {
   kill(): Promise<void>;
 }
 
+let emptyDns: Promise<RunningDns> | undefined;
+/**
+ * DNS for servers under test unless a test gives its own (`SLUICE_DNS_SERVERS`): a loopback
+ * server that knows no names, so sender authentication answers at once and never asks the internet.
+ */
+function loopbackDns(): Promise<RunningDns> {
+  emptyDns ??= startDns({});
+  return emptyDns;
+}
+
 export async function startSluice(options: { dataDir: string; smtpPort?: number; env?: Record<string, string> }): Promise<RunningSluice> {
   const smtpPort = options.smtpPort ?? 0;
+  const dnsServers = options.env?.SLUICE_DNS_SERVERS ?? (await loopbackDns()).address;
   const child = spawn(process.execPath, [SLUICE, 'serve'], {
     cwd: ROOT,
     env: {
@@ -80,6 +92,7 @@ export async function startSluice(options: { dataDir: string; smtpPort?: number;
       SLUICE_LISTEN_POP3S: '127.0.0.1:0',
       SLUICE_LOG_LEVEL: 'warn',
       SLUICE_HOSTNAME: 'mx.sluice.test',
+      SLUICE_DNS_SERVERS: dnsServers,
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
