@@ -8,10 +8,11 @@ import { userCommand } from './commands/user.ts';
 import { topologyCommand } from './commands/topology.ts';
 import { mailboxCommand } from './commands/mailbox.ts';
 import { dlqCommand } from './commands/dlq.ts';
+import { quarantineCommand } from './commands/quarantine.ts';
 import { UsageError, type Command } from './commands/common.ts';
 import { ConfigError } from './config.ts';
 
-const COMMANDS: readonly Command[] = [serveCommand, domainCommand, userCommand, topologyCommand, mailboxCommand, dlqCommand];
+const COMMANDS: readonly Command[] = [serveCommand, domainCommand, userCommand, topologyCommand, mailboxCommand, dlqCommand, quarantineCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.usage.length));
