@@ -109,7 +109,9 @@ describe('producer and consumer schemas agree along every topology edge', () => 
     const edges = edgesOf(path.join(topologyDir, 'inbound.yaml'), processors).map((e) => `${e.producer} → ${e.topic} → ${e.consumer}`);
     expect(edges).toEqual(expect.arrayContaining([
       'outside → mail.received → parse',
-      'parse → mail.parsed → split-attachments',
+      'parse → mail.parsed → spam',
+      'spam → mail.checked → virus',
+      'virus → mail.scanned → split-attachments',
       'split-attachments → mailbox.commands → store',
       'store → mailbox.events → index',
       'store → mailbox.events → push',
