@@ -11,6 +11,7 @@ import type { Metrics } from './metrics.ts';
 import { ClamdScanner } from '../connectors/scan/clamd.ts';
 import { RspamdScanner } from '../connectors/scan/rspamd.ts';
 import { SqliteQuarantine } from '../connectors/scan/sqlite-quarantine.ts';
+import { SqliteBayesStore } from '../connectors/scan/sqlite-bayes.ts';
 import type { DnsResolver, ScanResources } from '../connectors/scan/resources.ts';
 
 /** A resolver asking only these servers (`host:port`), or null for the system's. */
@@ -23,12 +24,14 @@ export function dnsResolver(servers: readonly string[]): DnsResolver | null {
 
 export function openScanResources(config: Readonly<Config>): ScanResources & { close(): Promise<void> } {
   const quarantine = new SqliteQuarantine({ path: join(config.dataDir, 'quarantine.db') });
+  const bayes = new SqliteBayesStore({ path: join(config.dataDir, 'bayes.db') });
   const virus = config.scan.clamd ? new ClamdScanner({ address: config.scan.clamd }) : null;
   const spam = config.scan.rspamd ? new RspamdScanner({ url: config.scan.rspamd }) : null;
   return {
     virus,
     spam,
     quarantine,
+    bayes,
     resolver: dnsResolver(config.dns.servers),
     hostname: config.hostname,
     spamPolicy: config.spam,
@@ -36,6 +39,7 @@ export function openScanResources(config: Readonly<Config>): ScanResources & { c
       await virus?.close();
       await spam?.close();
       await quarantine.close();
+      await bayes.close();
     },
   };
 }

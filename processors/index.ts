@@ -10,8 +10,9 @@ import { indexProcessor } from './index-stage.ts';
 import { pushProcessor } from './push.ts';
 import { spamProcessor } from './spam.ts';
 import { virusProcessor } from './virus.ts';
+import { spamLearnProcessor } from './spam-learn.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each definition has its own config and record types
 export const PROCESSORS: ReadonlyMap<string, ProcessorDefinition<any, any, any>> = new Map(
-  [parseProcessor, splitAttachmentsProcessor, storeProcessor, indexProcessor, pushProcessor, spamProcessor, virusProcessor].map((p) => [p.name, p]),
+  [parseProcessor, splitAttachmentsProcessor, storeProcessor, indexProcessor, pushProcessor, spamProcessor, virusProcessor, spamLearnProcessor].map((p) => [p.name, p]),
 );

@@ -47,6 +47,7 @@ function scan(withRspamd: boolean, url = rspamd.url): ScanResources {
     virus: null,
     spam: withRspamd ? new RspamdScanner({ url }) : null,
     quarantine: null,
+    bayes: null,
     resolver: dnsResolver([dns.address]),
     hostname: 'mx.sluice.test',
     spamPolicy: DEFAULT_SPAM_POLICY,

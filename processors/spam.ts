@@ -7,7 +7,7 @@
  *    `Authentication-Results:` field (RFC 8601) with this server's name as authserv-id, added
  *    on top of the stored message, with `Received-SPF:` (RFC 7208 §9.1).
  * 2. A score: built-in checks (DMARC failure under the domain's policy, SPF/DKIM failure, header
- *    sanity) plus rspamd's score when `scan.rspamd` is configured (`/checkv2`).
+ *    sanity, the user's Bayes model trained by moving mail to and from Junk) plus rspamd's score when `scan.rspamd` is configured (`/checkv2`).
  * 3. Spam (score ≥ `spam.threshold`, or rspamd's action `reject`, `soft reject`, `add header`,
  *    `rewrite subject`) is delivered to Junk with the `$Junk` keyword — never to INBOX. The
  *    message was accepted with `250` already, so even `reject` lands in Junk: a bounce now
@@ -24,6 +24,7 @@ import type { ParsedMail } from '../schemas/types.ts';
 import { ScannerUnavailableError, type SpamVerdict } from '../connectors/scan/scanner.ts';
 import type { ScanResources, SpamPolicy } from '../connectors/scan/resources.ts';
 import { addHeaders } from './mime/add-headers.ts';
+import { spamProbability, tokenize, type BayesStore } from '../connectors/scan/bayes.ts';
 
 const configSchema = z.object({});
 export type SpamConfig = z.output<typeof configSchema>;
@@ -68,6 +69,18 @@ export function headerFindings(mail: ParsedMail): Finding[] {
   if (count('message-id') === 0) out.push({ rule: 'MISSING_MESSAGE_ID', score: 0.5 });
   if (count('message-id') > 1) out.push({ rule: 'MULTIPLE_MESSAGE_ID', score: 1 });
   return out;
+}
+
+/** The user's own Bayes model (trained by moving mail to and from Junk): a finding when it is sure. */
+export async function bayesFindings(bayes: BayesStore | null, mail: ParsedMail): Promise<Finding[]> {
+  if (!bayes) return [];
+  const tokens = tokenize(mail.subject, mail.text, mail.from.map((a) => a.address));
+  const p = spamProbability(await bayes.counts(mail.received.userId, tokens), tokens);
+  if (p === null) return [];
+  if (p >= 0.99) return [{ rule: 'BAYES_99', score: 7 }];
+  if (p >= 0.9) return [{ rule: 'BAYES_90', score: 3.5 }];
+  if (p <= 0.01) return [{ rule: 'BAYES_00', score: -3 }];
+  return [];
 }
 
 export interface SpamDecision {
@@ -132,7 +145,7 @@ export const spamProcessor: ProcessorDefinition<SpamConfig, ParsedMail, ParsedMa
           }
         }
         const policy = scan.spamPolicy;
-        const decision = decide([...authFindings(auth, policy), ...headerFindings(mail)], rspamd, policy);
+        const decision = decide([...authFindings(auth, policy), ...headerFindings(mail), ...(await bayesFindings(scan.bayes, mail))], rspamd, policy);
         // mailauth's block: Received-SPF and Authentication-Results (RFC 8601 §2.2), CRLF-separated.
         const authFields = auth.headers.split(/\r?\n(?![ \t])/).filter((f) => f.trim() !== '');
         const fields = [...authFields, statusField(decision, policy), `X-Spam-Score: ${decision.score}`];

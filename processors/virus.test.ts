@@ -28,7 +28,7 @@ afterAll(async () => {
 });
 
 function scanWith(virus: ClamdScanner | null): ScanResources {
-  return { virus, spam: null, quarantine, resolver: null, hostname: 'mx.sluice.test', spamPolicy: DEFAULT_SPAM_POLICY };
+  return { virus, spam: null, quarantine, bayes: null, resolver: null, hostname: 'mx.sluice.test', spamPolicy: DEFAULT_SPAM_POLICY };
 }
 
 /** A nodemailer-composed message with one attachment. */
@@ -81,6 +81,12 @@ describe('virus stage', () => {
     await run(infected, scanner);
     await run(infected, scanner);
     expect((await quarantine.list('bob@example.test')).filter((e) => e.messageKey === 'ing-replay:bob@example.test')).toHaveLength(1);
+  });
+
+  it('leaves mail a user appended (not from SMTP) byte-exact', async () => {
+    const mail = await parsed(await composed(EICAR, 'appended'), 'ing-append');
+    const own = { ...mail, received: { ...mail.received, source: 'imap' } };
+    expect(await run(own, new ClamdScanner({ address: clamd.address }))).toEqual([{ key: own.received.userId, value: own }]);
   });
 
   it('marks mail not scanned when no clamd is configured', async () => {

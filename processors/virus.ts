@@ -1,6 +1,7 @@
 /**
  * The `virus` stage: ParsedMail → ParsedMail. Scans the raw message and, apart, every attachment
- * postal-mime extracts (decoded), with clamd (`scan.clamd`).
+ * postal-mime extracts (decoded), with clamd (`scan.clamd`). Mail from SMTP only: what a user
+ * appends over IMAP or imports is their own and is stored byte-exact (RFC 9051 §6.3.12).
  *
  * - Infected: the record goes to the quarantine (kept, never in a mailbox; `sluice quarantine`)
  *   and nothing goes on. Idempotent by message key, so a replay changes nothing.
@@ -54,6 +55,7 @@ export const virusProcessor: ProcessorDefinition<VirusConfig, ParsedMail, Parsed
     return {
       async process(record) {
         const mail = record.value;
+        if (mail.received.source !== 'smtp') return [{ key: record.key, value: mail }];
         const scanner = scan.virus;
         if (!scanner) {
           const out = await addHeaders(blobs, mail, [`${VIRUS_SCAN_HEADER}: not scanned (no virus scanner configured: scan.clamd)`]);

@@ -64,7 +64,7 @@ describe('sluice CLI', () => {
     const dataDir = tempDir();
     const check = await sluice(['topology', 'check'], { dataDir });
     expect(check.code).toBe(0);
-    expect(check.stdout).toMatch(/inbound: \d+ topics, 5 stages/);
+    expect(check.stdout).toMatch(/inbound: \d+ topics, 8 stages/);
     const describe = await sluice(['topology', 'describe'], { dataDir });
     expect(describe.stdout).toContain('split-attachments');
     const mermaid = await sluice(['topology', 'graph', '--format', 'mermaid'], { dataDir });

@@ -4,6 +4,7 @@
  * configured is null — the stages then say so in the message, never pass silently.
  */
 import type { Quarantine } from './quarantine.ts';
+import type { BayesStore } from './bayes.ts';
 import type { SpamScanner, VirusScanner } from './scanner.ts';
 
 /** A DNS lookup as mailauth calls it: like `dns.promises.resolve(name, rrtype)`. */
@@ -22,6 +23,8 @@ export interface ScanResources {
   readonly virus: VirusScanner | null;
   readonly spam: SpamScanner | null;
   readonly quarantine: Quarantine | null;
+  /** The per-user Bayes model (trained by `spam-learn`, read by `spam`); null: no Bayes verdicts. */
+  readonly bayes: BayesStore | null;
   /** Null: the system's resolver. */
   readonly resolver: DnsResolver | null;
   /** This server's name: the authserv-id of Authentication-Results (RFC 8601 §2.5). */
