@@ -58,6 +58,8 @@ export interface RunningSluice {
   readonly imapsPort: number;
   readonly pop3Port: number;
   readonly pop3sPort: number;
+  readonly submissionPort: number;
+  readonly submissionsPort: number;
   readonly stderr: () => string;
   /** SIGTERM and wait for exit. */
   stop(): Promise<void>;
@@ -78,6 +80,8 @@ export async function startSluice(options: { dataDir: string; smtpPort?: number;
       SLUICE_LISTEN_IMAPS: '127.0.0.1:0',
       SLUICE_LISTEN_POP3: '127.0.0.1:0',
       SLUICE_LISTEN_POP3S: '127.0.0.1:0',
+      SLUICE_LISTEN_SUBMISSION: '127.0.0.1:0',
+      SLUICE_LISTEN_SUBMISSIONS: '127.0.0.1:0',
       SLUICE_LOG_LEVEL: 'warn',
       SLUICE_HOSTNAME: 'mx.sluice.test',
       ...options.env,
@@ -112,6 +116,8 @@ export async function startSluice(options: { dataDir: string; smtpPort?: number;
     imapsPort: port(listeners.imaps),
     pop3Port: port(listeners.pop3),
     pop3sPort: port(listeners.pop3s),
+    submissionPort: port(listeners.submission),
+    submissionsPort: port(listeners.submissions),
     stderr: () => stderr,
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
