@@ -97,7 +97,9 @@ describe('producer and consumer schemas agree along every topology edge', () => 
   for (const name of topologyFiles) {
     it(`${name}: each consumer can read what each producer writes`, () => {
       const edges = edgesOf(path.join(topologyDir, name), processors);
-      expect(edges.length).toBeGreaterThan(0);
+      // A topology with stages has edges; outbound.yaml only declares its queue so far (no stages).
+      const stages = (parseYaml(fs.readFileSync(path.join(topologyDir, name), 'utf8')) as { stages: unknown[] }).stages;
+      if (stages.length > 0) expect(edges.length).toBeGreaterThan(0);
       const failures = edges.flatMap((e) => {
         const r = canRead(schemaType(e.reader), schemaType(e.writer));
         return r.ok ? [] : [`${e.producer} (${e.writer}) → ${e.topic} → ${e.consumer} (${e.reader}): ${r.why}`];
