@@ -46,6 +46,17 @@ export const smtpErrors = {
   bareLineBreak: () => new SmtpError(550, '5.6.0', 'Message contains a bare CR or LF; lines must end with CRLF'),
   /** RFC 5321 §4.5.3.1.4 (command line length) with §4.2.2 500 "command line too long". */
   lineTooLong: () => new SmtpError(500, '5.5.2', 'Line too long'),
+  /**
+   * Submission: MAIL FROM or the From: header names an address the authenticated user does not
+   * own. RFC 5321 §4.2.2 553 (mailbox name not allowed); RFC 3463 X.7.1 (not authorized).
+   */
+  senderNotOwned: (what: string) => new SmtpError(553, '5.7.1', `${what} is not an address of the authenticated user`),
+  /** RFC 4954 §6: 538 5.7.11 — AUTH with a password mechanism before STARTTLS (RFC 3207 §4). */
+  encryptionRequired: () => new SmtpError(538, '5.7.11', 'Encryption required for requested authentication mechanism; issue STARTTLS first'),
+  /** RFC 4954 §6: 535 5.7.8 Authentication credentials invalid. */
+  authFailed: () => new SmtpError(535, '5.7.8', 'Authentication credentials invalid'),
+  /** RFC 4954 §6: 530 5.7.0 Authentication required. */
+  authRequired: () => new SmtpError(530, '5.7.0', 'Authentication required'),
   /** RFC 5321 §4.2.2 451; RFC 3463 X.3.0: the sender must retry, nothing was accepted. */
   temporaryFailure: () => new SmtpError(451, '4.3.0', 'Temporary failure, please retry'),
 } as const;

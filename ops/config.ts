@@ -71,6 +71,8 @@ const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** SMTP submission (listen.submission, listen.submissions); size and idle timeout as smtp.*. */
+    submission: z.object({ maxRecipients: z.coerce.number().int().positive().default(100) }).strict().prefault({}),
     /** Logins of IMAP and POP3 (SMTP submission later). */
     auth: z
       .object({

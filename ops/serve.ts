@@ -1,6 +1,6 @@
 /**
  * `sluice serve`: opens the connectors, starts the pipeline (in a worker thread of its own by
- * default), then the listeners (SMTP MX, IMAP, POP3, HTTP), and prints one `ready {…}` line on stdout with
+ * default), then the listeners (SMTP MX, submission, IMAP, POP3, HTTP), and prints one `ready {…}` line on stdout with
  * the bound addresses.
  */
 import { readFileSync } from 'node:fs';
@@ -15,9 +15,10 @@ import { createHttpServer } from './http.ts';
 import { TopologyRunner } from '../topology/runner.ts';
 import { PROCESSORS } from '../processors/index.ts';
 import { createMxServer } from '../ingress/smtp-mx.ts';
+import { createSubmissionServer } from '../ingress/submission.ts';
 import { ensureTlsCertificate } from '../ingress/tls.ts';
 import { schemaType } from '../schemas/registry.ts';
-import type { MailReceived } from '../schemas/types.ts';
+import type { MailOutbound, MailReceived } from '../schemas/types.ts';
 import { writeServerPid, removeServerPid } from './server-lock.ts';
 import { startPipelineThread } from './pipeline-thread.ts';
 import { LogMailboxService } from '../access/service.ts';
@@ -125,7 +126,35 @@ export async function serve(config: Readonly<Config>, logger: Logger): Promise<R
     allowPlaintextAuth: config.auth.allowPlaintext,
     idleTimeoutMs: config.pop3.idleTimeout,
   });
+  // Submission (RFC 6409): 587 with STARTTLS, 465 with implicit TLS (RFC 8314 §3.3).
+  const outboundType = schemaType('MailOutbound');
+  const submission = createSubmissionServer({
+    log: app.log,
+    blobs: app.blobs,
+    store: app.store,
+    authenticator,
+    logger: logger.child({ listener: 'submission' }),
+    hostname: config.hostname,
+    tls,
+    maxSize: config.smtp.maxSize,
+    maxRecipients: config.submission.maxRecipients,
+    idleTimeoutMs: config.smtp.idleTimeout,
+    metrics: {
+      accepted: (recipients) => {
+        metrics.smtpMessages.inc({ listener: 'submission', outcome: 'accepted' });
+        metrics.smtpRecipients.inc({ listener: 'submission' }, recipients);
+      },
+      rejected: (code) => metrics.smtpMessages.inc({ listener: 'submission', outcome: code >= 500 ? 'rejected' : 'deferred' }),
+    },
+    encodeReceived: (value: MailReceived) => receivedType.toBuffer(value),
+    encodeOutbound: (value: MailOutbound) => outboundType.toBuffer(value),
+  });
   const bound: Record<string, string> = {};
+  for (const name of ['submission', 'submissions'] as const) {
+    const at = splitHostPort(config.listen[name]);
+    const address = await submission.listen(at.port, at.host, name === 'submissions');
+    bound[name] = `${at.host}:${address.port}`;
+  }
   for (const [name, server, implicitTls] of [
     ['imap', imap, false],
     ['imaps', imap, true],
@@ -163,6 +192,7 @@ export async function serve(config: Readonly<Config>, logger: Logger): Promise<R
       closing ??= (async () => {
         clearInterval(retention);
         await mx.close();
+        await submission.close();
         await Promise.all([imap.close(), pop3.close()]);
         service.close();
         await new Promise<void>((resolve) => http.close(() => resolve()));

@@ -13,6 +13,7 @@ import { SCHEMA_ORDER, canRead, loadSchemas, schemaType } from './registry.ts';
 import type {
   AddressRecord,
   DeadLetter,
+  MailOutbound,
   MailReceived,
   MailboxCommand,
   MailboxEvent,
@@ -96,7 +97,9 @@ describe('producer and consumer schemas agree along every topology edge', () => 
   for (const name of topologyFiles) {
     it(`${name}: each consumer can read what each producer writes`, () => {
       const edges = edgesOf(path.join(topologyDir, name), processors);
-      expect(edges.length).toBeGreaterThan(0);
+      // A topology with stages has edges; outbound.yaml only declares its queue so far (no stages).
+      const stages = (parseYaml(fs.readFileSync(path.join(topologyDir, name), 'utf8')) as { stages: unknown[] }).stages;
+      if (stages.length > 0) expect(edges.length).toBeGreaterThan(0);
       const failures = edges.flatMap((e) => {
         const r = canRead(schemaType(e.reader), schemaType(e.writer));
         return r.ok ? [] : [`${e.producer} (${e.writer}) → ${e.topic} → ${e.consumer} (${e.reader}): ${r.why}`];
@@ -192,8 +195,13 @@ const deadLetter: DeadLetter = {
   stage: 'parse', topic: 'mail.received', partition: 0, offset: 42, key: 'u-1', value: Buffer.from([1, 2, 3]),
   headers: { 'x-attempt': '1' }, error: 'boom', failedAt: 1_700_000_000_003,
 };
+const outbound: MailOutbound = {
+  outboundId: 'i-1:remote.example', ingressId: 'i-1', userId: 'u-1', mailFrom: 'alice@example.test', domain: 'remote.example',
+  recipients: ['bob@remote.example'], submittedAt: 1_700_000_000_000, rawBlob: 'a'.repeat(64), size: 1234, attempt: 0, notBefore: 0,
+};
 const SAMPLES: Record<string, unknown> = {
   Address: address, MailReceived: received, ParsedMail: parsed, MailboxCommand: command, MailboxEvent: event, DeadLetter: deadLetter,
+  MailOutbound: outbound,
 };
 
 /** Where the field names of `value` differ from those of the Avro `type`, at any depth. */

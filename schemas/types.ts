@@ -230,3 +230,18 @@ export interface DeadLetter {
   error: string;
   failedAt: number;
 }
+
+/** Remote recipients of one domain, queued for delivery (topic mail.outbound, key = domain). */
+export interface MailOutbound {
+  outboundId: string;
+  ingressId: string;
+  userId: string;
+  mailFrom: string;
+  domain: string;
+  recipients: string[];
+  submittedAt: number;
+  rawBlob: string;
+  size: number;
+  attempt: number;
+  notBefore: number;
+}

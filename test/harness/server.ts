@@ -59,6 +59,8 @@ export interface RunningSluice {
   readonly imapsPort: number;
   readonly pop3Port: number;
   readonly pop3sPort: number;
+  readonly submissionPort: number;
+  readonly submissionsPort: number;
   readonly stderr: () => string;
   /** SIGTERM and wait for exit. */
   stop(): Promise<void>;
@@ -90,6 +92,8 @@ export async function startSluice(options: { dataDir: string; smtpPort?: number;
       SLUICE_LISTEN_IMAPS: '127.0.0.1:0',
       SLUICE_LISTEN_POP3: '127.0.0.1:0',
       SLUICE_LISTEN_POP3S: '127.0.0.1:0',
+      SLUICE_LISTEN_SUBMISSION: '127.0.0.1:0',
+      SLUICE_LISTEN_SUBMISSIONS: '127.0.0.1:0',
       SLUICE_LOG_LEVEL: 'warn',
       SLUICE_HOSTNAME: 'mx.sluice.test',
       SLUICE_DNS_SERVERS: dnsServers,
@@ -125,6 +129,8 @@ export async function startSluice(options: { dataDir: string; smtpPort?: number;
     imapsPort: port(listeners.imaps),
     pop3Port: port(listeners.pop3),
     pop3sPort: port(listeners.pop3s),
+    submissionPort: port(listeners.submission),
+    submissionsPort: port(listeners.submissions),
     stderr: () => stderr,
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');

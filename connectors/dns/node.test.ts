@@ -1,0 +1,98 @@
+/**
+ * The node:dns resolver against a real DNS server on loopback (dnsmasq): MX preference order and
+ * the A/AAAA fallback of RFC 5321 §5.1, null MX (RFC 7505), NXDOMAIN, TXT joining, and a resolver
+ * that does not answer.
+ */
+import dgram from 'node:dgram';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDnsmasq, type RunningDns } from './dnsmasq-kit.ts';
+import { NodeDnsResolver } from './node.ts';
+import { DnsError } from './dns.ts';
+
+let dns: RunningDns;
+let resolver: NodeDnsResolver;
+
+beforeAll(async () => {
+  dns = await startDnsmasq({
+    local: ['test'],
+    mx: [
+      ['multi.test', 'mx2.multi.test', 20],
+      ['multi.test', 'mx1.multi.test', 10],
+      ['multi.test', 'noaddr.multi.test', 5],
+      ['dangling.test', 'nowhere.dangling.test', 10],
+      ['nullmx.test', '.', 0],
+    ],
+    hosts: [
+      ['mx1.multi.test', '127.0.0.2'],
+      ['mx2.multi.test', '127.0.0.3', '::1'],
+      ['implicit.test', '127.0.0.4'],
+      ['v6only.test', '::1'],
+    ],
+    txt: [
+      ['_dmarc.multi.test', 'v=DMARC1; p=none'],
+      ['sel._domainkey.multi.test', 'v=DKIM1; k=rsa; ', 'p=ABCDEF'],
+    ],
+  });
+  resolver = new NodeDnsResolver({ servers: [dns.server], timeoutMs: 1000, tries: 1 });
+}, 30_000);
+
+afterAll(async () => {
+  await dns?.stop();
+});
+
+async function rejection(p: Promise<unknown>): Promise<DnsError> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).toBeInstanceOf(DnsError);
+    return err as DnsError;
+  }
+  throw new Error('expected a DnsError');
+}
+
+describe('NodeDnsResolver over dnsmasq on loopback', () => {
+  it('orders MX hosts by preference, leaves out hosts without an address, returns IPv4 before IPv6 (RFC 5321 §5.1)', async () => {
+    expect(await resolver.mailHosts('Multi.TEST.')).toEqual([
+      { exchange: 'mx1.multi.test', preference: 10, addresses: ['127.0.0.2'], implicit: false },
+      { exchange: 'mx2.multi.test', preference: 20, addresses: ['127.0.0.3', '::1'], implicit: false },
+    ]);
+  });
+
+  it('falls back to the domain\'s own A/AAAA when it has no MX (RFC 5321 §5.1 implicit MX)', async () => {
+    expect(await resolver.mailHosts('implicit.test')).toEqual([{ exchange: 'implicit.test', preference: 0, addresses: ['127.0.0.4'], implicit: true }]);
+    expect(await resolver.mailHosts('v6only.test')).toEqual([{ exchange: 'v6only.test', preference: 0, addresses: ['::1'], implicit: true }]);
+  });
+
+  it('a domain that does not exist, or whose MX hosts have no address, is a permanent error', async () => {
+    const nx = await rejection(resolver.mailHosts('missing.test'));
+    expect(nx.temporary).toBe(false);
+    expect(nx.code).toBe('ENOTFOUND');
+    // RFC 7505 §3: a null MX says the domain accepts no mail.
+    const nullMx = await rejection(resolver.mailHosts('nullmx.test'));
+    expect([nullMx.temporary, nullMx.code]).toEqual([false, 'NULLMX']);
+    const dangling = await rejection(resolver.mailHosts('dangling.test'));
+    expect(dangling.temporary).toBe(false);
+    expect(dangling.message).toMatch(/none of the MX hosts/);
+  });
+
+  it('joins the strings of each TXT record (RFC 6376 §3.6.2.2); [] for a name without TXT', async () => {
+    expect(await resolver.txt('sel._domainkey.multi.test')).toEqual(['v=DKIM1; k=rsa; p=ABCDEF']);
+    expect(await resolver.txt('_dmarc.multi.test')).toEqual(['v=DMARC1; p=none']);
+    expect(await resolver.txt('mx1.multi.test')).toEqual([]);
+    expect(await resolver.addresses('mx2.multi.test')).toEqual(['127.0.0.3', '::1']);
+  });
+
+  it('a resolver that never answers is a temporary error', async () => {
+    // A UDP socket that reads queries and answers none.
+    const silent = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => silent.bind(0, '127.0.0.1', () => resolve()));
+    try {
+      const mute = new NodeDnsResolver({ servers: [`127.0.0.1:${silent.address().port}`], timeoutMs: 200, tries: 1 });
+      const err = await rejection(mute.mailHosts('multi.test'));
+      expect(err.temporary).toBe(true);
+      expect(err.code).toBe('ETIMEOUT');
+    } finally {
+      silent.close();
+    }
+  });
+});
