@@ -23,6 +23,7 @@ import type { MailStore } from '../connectors/store/store.ts';
 import type { MailReceived } from '../schemas/types.ts';
 import { ENHANCED_CODE_PREFIX, SmtpError, smtpErrors } from './smtp-errors.ts';
 import { findBareLineBreak } from './line-endings.ts';
+import { collectData } from './collect-data.ts';
 import { receivedHeader } from './received-header.ts';
 
 export interface MxMetrics {
@@ -222,28 +223,12 @@ export function createMxServer(deps: MxDeps): MxServer {
       }),
       'utf8',
     );
-    // Chunks are kept as they come and concatenated once at the end; past the SIZE limit they
-    // are dropped (smtp-server keeps reading until the end of data so the reply stays in step).
-    const chunks: Buffer[] = [header];
-    let length = header.length;
-    stream.on('data', (chunk: Buffer) => {
-      if (stream.sizeExceeded) {
-        if (chunks.length > 0) chunks.length = 0;
-        return;
-      }
-      chunks.push(chunk);
-      length += chunk.length;
-    });
-    stream.once('error', (err: Error) => {
-      // The client went away mid-message: nothing was acknowledged, nothing is kept.
-      logger.info({ err: err.message, remoteAddress: session.remoteAddress }, 'connection closed during DATA');
-      callback(err);
-    });
+    const data = collectData(stream, session.remoteAddress, logger, callback, header);
     stream.once('end', () => {
       const work = (async () => {
         // RFC 1870 §6.2: the message exceeds the fixed maximum size.
-        if (stream.sizeExceeded) throw smtpErrors.messageTooBig();
-        const raw = Buffer.concat(chunks, length);
+        const raw = data.body();
+        if (raw === null) throw smtpErrors.messageTooBig();
         if (findBareLineBreak(raw, header.length) !== -1) throw smtpErrors.bareLineBreak();
         return accept(session, raw, ingressId, received.getTime());
       })();

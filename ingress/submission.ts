@@ -23,6 +23,7 @@ import type { Authenticator } from '../access/auth/authenticator.ts';
 import type { MailOutbound, MailReceived } from '../schemas/types.ts';
 import { ENHANCED_CODE_PREFIX, SmtpError, smtpErrors } from './smtp-errors.ts';
 import { findBareLineBreak } from './line-endings.ts';
+import { collectData } from './collect-data.ts';
 import { receivedHeader } from './received-header.ts';
 import { fromAddresses } from './from-header.ts';
 import { domainOf, routeSubmission } from './submission-route.ts';
@@ -169,25 +170,12 @@ export function createSubmissionServer(deps: SubmissionDeps): SubmissionServer {
   function onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback: (err?: Error | null, message?: string) => void): void {
     const ingressId = randomUUID();
     const received = new Date();
-    const chunks: Buffer[] = [];
-    let length = 0;
-    stream.on('data', (chunk: Buffer) => {
-      if (stream.sizeExceeded) {
-        chunks.length = 0;
-        return;
-      }
-      chunks.push(chunk);
-      length += chunk.length;
-    });
-    stream.once('error', (err: Error) => {
-      logger.info({ err: err.message, remoteAddress: session.remoteAddress }, 'connection closed during DATA');
-      callback(err);
-    });
+    const data = collectData(stream, session.remoteAddress, logger, callback);
     stream.once('end', () => {
       const work = (async () => {
         // RFC 1870 §6.2: the message exceeds the fixed maximum size.
-        if (stream.sizeExceeded) throw smtpErrors.messageTooBig();
-        const body = Buffer.concat(chunks, length);
+        const body = data.body();
+        if (body === null) throw smtpErrors.messageTooBig();
         // RFC 5321 §2.3.8: lines end with CRLF (see smtp-mx.ts on SMTP smuggling).
         if (findBareLineBreak(body, 0) !== -1) throw smtpErrors.bareLineBreak();
         // RFC 5322 §3.6.2: the author(s) — each must be the authenticated user.
