@@ -13,9 +13,7 @@
  * lax about line endings, and clients MUST NOT send them (§2.3.8), so refusing costs nothing real.
  */
 import { randomUUID } from 'node:crypto';
-import type { Socket } from 'node:net';
-import type { TLSSocket } from 'node:tls';
-import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
+import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerOptions, SMTPServerSession } from 'smtp-server';
 import type { Logger } from 'pino';
 import type { Log, ProduceRecord } from '../connectors/log/log.ts';
 import type { BlobStore } from '../connectors/blob/blob.ts';
@@ -24,6 +22,7 @@ import type { MailReceived } from '../schemas/types.ts';
 import { ENHANCED_CODE_PREFIX, SmtpError, smtpErrors } from './smtp-errors.ts';
 import { findBareLineBreak } from './line-endings.ts';
 import { collectData } from './collect-data.ts';
+import { createHookedServer, type SmtpConnection } from './hooked-server.ts';
 import { receivedHeader } from './received-header.ts';
 
 export interface MxMetrics {
@@ -83,7 +82,7 @@ const MAX_COMMAND_LENGTH = 4096;
 /** smtp-stream's error text for an over-long command line (its reply is rewritten, see `hookConnection`). */
 const LINE_TOO_LONG_MESSAGE = 'Error: Command line too long';
 
-type Connection = SMTPServer['connections'] extends Set<infer C> ? C : never;
+type Connection = SmtpConnection;
 type ServerCallback = (err?: Error | null) => void;
 
 export function createMxServer(deps: MxDeps): MxServer {
@@ -135,20 +134,6 @@ export function createMxServer(deps: MxDeps): MxServer {
     };
   }
 
-  class MxSmtpServer extends SMTPServer {
-    override connect(socket: Socket | TLSSocket, socketOptions?: Parameters<SMTPServer['connect']>[1]): void {
-      super.connect(socket, socketOptions);
-      // super.connect() just added the new connection; a Set keeps insertion order.
-      let added: Connection | undefined;
-      for (const connection of this.connections) added = connection;
-      if (added && !hooked.has(added)) {
-        hooked.add(added);
-        hookConnection(added);
-        if (!added.needsUpgrade) hookGreeting(added);
-      }
-    }
-  }
-  const hooked = new WeakSet<Connection>();
 
   async function checkRecipient(address: SMTPServerAddress): Promise<void> {
     const at = address.address.lastIndexOf('@');
@@ -275,7 +260,10 @@ export function createMxServer(deps: MxDeps): MxServer {
     onData,
   };
 
-  const server = new MxSmtpServer(options);
+  const server = createHookedServer(options, (connection) => {
+    hookConnection(connection);
+    if (!connection.needsUpgrade) hookGreeting(connection);
+  });
   let listenError: ((err: Error) => void) | undefined;
   server.on('error', (err: Error & { remoteAddress?: string }) => {
     if (listenError) return listenError(err);

@@ -12,9 +12,7 @@
  *   deliveries (`mail.received`) and per-domain `mail.outbound` records, produced in one append.
  */
 import { randomUUID } from 'node:crypto';
-import type { Socket } from 'node:net';
-import type { TLSSocket } from 'node:tls';
-import { SMTPServer, type SMTPServerAddress, type SMTPServerAuthentication, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
+import type { SMTPServer, SMTPServerAddress, SMTPServerAuthentication, SMTPServerDataStream, SMTPServerOptions, SMTPServerSession } from 'smtp-server';
 import type { Logger } from 'pino';
 import type { Log, ProduceRecord } from '../connectors/log/log.ts';
 import type { BlobStore } from '../connectors/blob/blob.ts';
@@ -24,6 +22,7 @@ import type { MailOutbound, MailReceived } from '../schemas/types.ts';
 import { ENHANCED_CODE_PREFIX, SmtpError, smtpErrors } from './smtp-errors.ts';
 import { findBareLineBreak } from './line-endings.ts';
 import { collectData } from './collect-data.ts';
+import { createHookedServer, type SmtpConnection } from './hooked-server.ts';
 import { receivedHeader } from './received-header.ts';
 import { fromAddresses } from './from-header.ts';
 import { domainOf, routeSubmission } from './submission-route.ts';
@@ -59,7 +58,7 @@ export interface SubmissionServer {
   close(): Promise<void>;
 }
 
-type Connection = SMTPServer['connections'] extends Set<infer C> ? C : never;
+type Connection = SmtpConnection;
 type ServerCallback = (err?: Error | null) => void;
 /** RFC 4954 §4: with AUTH, command lines may be longer than 512 octets. */
 const MAX_COMMAND_LENGTH = 16 * 1024;
@@ -206,18 +205,6 @@ export function createSubmissionServer(deps: SubmissionDeps): SubmissionServer {
   }
 
   function make(implicitTls: boolean): SMTPServer {
-    const hooked = new WeakSet<Connection>();
-    class SubmissionSmtpServer extends SMTPServer {
-      override connect(socket: Socket | TLSSocket, socketOptions?: Parameters<SMTPServer['connect']>[1]): void {
-        super.connect(socket, socketOptions);
-        let added: Connection | undefined;
-        for (const connection of this.connections) added = connection;
-        if (added && !hooked.has(added)) {
-          hooked.add(added);
-          hookConnection(added);
-        }
-      }
-    }
     const options: SMTPServerOptions = {
       name: deps.hostname,
       banner: 'Sluice submission',
@@ -252,7 +239,7 @@ export function createSubmissionServer(deps: SubmissionDeps): SubmissionServer {
       },
       onData,
     };
-    const server = new SubmissionSmtpServer(options);
+    const server = createHookedServer(options, hookConnection);
     server.on('error', (err: Error & { remoteAddress?: string }) => {
       logger.warn({ err: err.message, code: (err as NodeJS.ErrnoException).code, remoteAddress: err.remoteAddress }, 'submission connection error');
     });
