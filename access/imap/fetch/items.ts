@@ -185,7 +185,9 @@ function buildLine(options: FetchLineOptions): FetchLine {
       case 'BODY[]': {
         const name = bodySectionName(a.section, a.partial);
         if (!line.once(name)) break;
-        const bytes = sectionBytes(raw as Buffer, line.structure(), a.section);
+        // The whole message (BODY[], the common case) needs no MIME parse.
+        const whole = a.section.part.length === 0 && a.section.text === null;
+        const bytes = whole ? (raw as Buffer) : sectionBytes(raw as Buffer, line.structure(), a.section);
         // A part that does not exist is an empty string (RFC 9051 §6.4.5).
         const data = bytes ? applyPartial(withoutNul(bytes, a.section), a.partial) : null;
         line.item(name).value(data && data.length > 0 ? data : '');
