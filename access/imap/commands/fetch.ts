@@ -9,7 +9,7 @@ import type { ImapCommand } from '../command.ts';
 import type { ImapContext, SelectedCommandHandler } from '../context.ts';
 import type { MessageFacts, StoredMessage } from '../../../connectors/store/store.ts';
 import { formatSequenceSet } from '../wire/encode.ts';
-import { fetchLine, needsBytes, setsSeen, structureValues } from '../fetch/items.ts';
+import { alwaysNeedsBytes, fetchLine, needsBytes, setsSeen, structureValues } from '../fetch/items.ts';
 import { forEachOrdered } from '../fetch/ordered-reads.ts';
 import { uidSetHas } from '../fetch/uid-set.ts';
 
@@ -44,22 +44,26 @@ export const handleFetch: SelectedCommandHandler<FetchCommand> = async (ctx, cmd
   const markSeen = setsSeen(cmd.attributes) && !view.readOnly;
   const showsFlags = markSeen || cmd.attributes.some((a) => a.kind === 'FLAGS');
   const out = new Output(ctx);
+  const alwaysBytes = alwaysNeedsBytes(cmd.attributes);
   let unknownCte = false;
   for (let i = 0; i < uids.length; i += BATCH) {
     // The lean rows first: a FETCH that needs no bytes (FLAGS, ENVELOPE cached …) reads nothing else.
-    let rows: MessageFacts[] = await ctx.service.store.messageFacts(view.mailbox.id, uids.slice(i, i + BATCH));
+    // (Attributes that always need the bytes, BODY[] …, read the full rows at once instead.)
+    const batch = uids.slice(i, i + BATCH);
+    const fullRows = alwaysBytes ? await ctx.service.store.messagesByUid(view.mailbox.id, batch) : null;
+    let rows: MessageFacts[] = fullRows ?? (await ctx.service.store.messageFacts(view.mailbox.id, batch));
     if (cmd.changedSince !== null) rows = rows.filter((m) => m.modseq > (cmd.changedSince as number));
     const seen = markSeen ? await setSeen(ctx, rows) : new Map<number, { flags: string[]; modseq: number }>();
     if (seen.size > 0) rows = rows.map((m) => ({ ...m, ...seen.get(m.uid) }));
     const cached = rows.map((m) => structureValues(m.messageKey));
     const needing = rows.filter((_, j) => needsBytes(cmd.attributes, cached[j], ctx.enabled.utf8)).map((m) => m.uid);
     // Full rows (where the bytes are) only for the messages whose bytes are read.
-    const full = new Map<number, StoredMessage>();
+    const full = new Map<number, StoredMessage>(fullRows?.map((m) => [m.uid, m]));
     const fullRow = async (uid: number): Promise<StoredMessage | undefined> => {
       if (!full.has(uid)) for (const m of await ctx.service.store.messagesByUid(view.mailbox.id, [uid])) full.set(m.uid, m);
       return full.get(uid);
     };
-    if (needing.length > 0) for (const m of await ctx.service.store.messagesByUid(view.mailbox.id, needing)) full.set(m.uid, m);
+    if (needing.length > 0 && !fullRows) for (const m of await ctx.service.store.messagesByUid(view.mailbox.id, needing)) full.set(m.uid, m);
 
     const respond = async (message: MessageFacts, j: number, raw: Buffer | null): Promise<void> => {
       const seq = view.seqOf(message.uid);

@@ -53,12 +53,21 @@ function fieldOf(kind: StructureKind): 'envelope' | 'body' | 'bodystructure' {
   return kind === 'ENVELOPE' ? 'envelope' : kind === 'BODY' ? 'body' : 'bodystructure';
 }
 
+/** Whether some attribute reads the message bytes whatever is cached (sections, BINARY, RFC822 …). */
+export function alwaysNeedsBytes(attributes: readonly FetchAttribute[]): boolean {
+  return attributes.some((a) => readsBytes(a.kind));
+}
+
+function readsBytes(kind: FetchAttribute['kind']): boolean {
+  return kind.startsWith('BODY[') || kind.startsWith('BINARY') || (kind.startsWith('RFC822') && kind !== 'RFC822.SIZE');
+}
+
 /** Whether the message bytes must be read for `attributes`, given its cached structure values. */
 export function needsBytes(attributes: readonly FetchAttribute[], cached: StructureValues, utf8: boolean): boolean {
   for (const a of attributes) {
     if (isStructure(a.kind)) {
       if (cached.encoded?.get(utf8 ? `${a.kind}/utf8` : a.kind) === undefined && cached[fieldOf(a.kind)] === undefined) return true;
-    } else if (a.kind.startsWith('BODY[') || a.kind.startsWith('BINARY') || (a.kind.startsWith('RFC822') && a.kind !== 'RFC822.SIZE')) {
+    } else if (readsBytes(a.kind)) {
       return true;
     }
   }
