@@ -1,9 +1,9 @@
 /**
  * FETCH and UID FETCH (RFC 9051 §6.4.5, §6.4.9, §7.5.2), with CHANGEDSINCE and VANISHED
- * (RFC 7162 §3.1.4, §3.2.6). Flags, dates, sizes and MODSEQs come from the store rows, read in
- * batches; message bytes are read only for attributes that need them (structure values are
- * cached per message), a few ahead, and each message's response is written as soon as it is
- * ready so a large FETCH streams.
+ * (RFC 7162 §3.1.4, §3.2.6). Flags, dates, sizes and MODSEQs come from the store's lean rows
+ * (`messageFacts`), read in batches; full rows and message bytes are read only for the
+ * messages whose attributes need them (structure values are cached per message), a few ahead.
+ * Responses stream batch by batch, text lines joined into ~64 KiB writes.
  */
 import type { ImapCommand } from '../command.ts';
 import type { ImapContext, SelectedCommandHandler } from '../context.ts';
