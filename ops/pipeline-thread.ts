@@ -5,12 +5,35 @@ import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { Metrics } from './metrics.ts';
 import type { PushBus } from '../connectors/push/push.ts';
-import type { Log } from '../connectors/log/log.ts';
+import type { Log, ProduceRecord, RecordPosition } from '../connectors/log/log.ts';
 import { EmbeddedLog } from '../connectors/log/embedded.ts';
 import type { FromWorker, PipelineWorkerData, ToWorker } from './pipeline-messages.ts';
 
 export interface PipelineThread {
   stop(): Promise<void>;
+  /**
+   * Appends through the pipeline thread's connection to the embedded log, so one connection
+   * per process writes log.db: no waits for the other thread's write lock, this thread never
+   * blocks on the log's fsync, and the appends share group commits with the stages' own (the
+   * store stage wakes in that thread at once). Resolves once durable, as `Log.produce`.
+   */
+  produce(records: readonly ProduceRecord[]): Promise<RecordPosition[]>;
+}
+
+/** `log` with its appends made by the pipeline thread (`PipelineThread.produce`); reads stay on this connection. */
+export function logThroughPipeline(log: Log, thread: Pick<PipelineThread, 'produce'>): Log {
+  return {
+    ensureTopics: (specs) => log.ensureTopics(specs),
+    produce: (records) => thread.produce(records),
+    consumer: (group, topics) => log.consumer(group, topics),
+    read: (topic, partition, offset, max) => log.read(topic, partition, offset, max),
+    topics: () => log.topics(),
+    endOffsets: (topic) => log.endOffsets(topic),
+    committed: (group, topic) => log.committed(group, topic),
+    lag: (group, topics) => log.lag(group, topics),
+    enforceRetention: (now) => log.enforceRetention(now),
+    close: () => log.close(),
+  };
 }
 
 export async function startPipelineThread(deps: { config: Readonly<Config>; logger: Logger; metrics: Metrics; push: PushBus; log: Log }): Promise<PipelineThread> {
@@ -18,8 +41,14 @@ export async function startPipelineThread(deps: { config: Readonly<Config>; logg
   const worker = new Worker(fileURLToPath(new URL('../bin/ts-worker.js', import.meta.url)), { workerData: data });
   const post = (message: ToWorker): void => worker.postMessage(message);
   let stopping = false;
+  let nextId = 0;
+  const producing = new Map<number, { resolve: (p: RecordPosition[]) => void; reject: (e: Error) => void }>();
   let stopped: () => void = () => undefined;
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  void exited.then(() => {
+    for (const waiter of producing.values()) waiter.reject(new Error('the pipeline thread has stopped'));
+    producing.clear();
+  });
 
   const ready = new Promise<void>((resolve, reject) => {
     worker.on('message', (message: FromWorker) => {
@@ -33,7 +62,13 @@ export async function startPipelineThread(deps: { config: Readonly<Config>; logg
       } else if ('push' in message) deps.push.publish(message.push);
       else if ('applied' in message) deps.push.publishApplied(message.applied);
       else if ('appended' in message && deps.log instanceof EmbeddedLog) deps.log.notifyExternalAppend(message.appended);
-      else if ('stopped' in message) stopped();
+      else if ('produced' in message) {
+        const reply = message.produced;
+        const waiter = producing.get(reply.id);
+        producing.delete(reply.id);
+        if ('error' in reply) waiter?.reject(new Error(reply.error));
+        else waiter?.resolve(reply.positions);
+      } else if ('stopped' in message) stopped();
     });
     worker.once('error', (err) => {
       deps.logger.fatal({ err }, 'pipeline thread crashed');
@@ -46,6 +81,14 @@ export async function startPipelineThread(deps: { config: Readonly<Config>; logg
   await ready;
 
   return {
+    produce(records) {
+      if (stopping) return Promise.reject(new Error('the pipeline thread is stopping'));
+      const id = nextId++;
+      return new Promise<RecordPosition[]>((resolve, reject) => {
+        producing.set(id, { resolve, reject });
+        post({ produce: { id, records } });
+      });
+    },
     async stop() {
       if (stopping) return exited;
       stopping = true;

@@ -64,6 +64,16 @@ if (app.log instanceof EmbeddedLog) {
     if ('appended' in message) log.notifyExternalAppend(message.appended);
   });
 }
+// The main thread's appends, in this thread's group commits (`logThroughPipeline`).
+port.on('message', (message: ToWorker) => {
+  if (!('produce' in message)) return;
+  const { id, records } = message.produce;
+  // Buffers arrive as plain Uint8Arrays; the log takes either.
+  app.log.produce(records).then(
+    (positions) => send({ produced: { id, positions } }),
+    (err: unknown) => send({ produced: { id, error: err instanceof Error ? err.message : String(err) } }),
+  );
+});
 port.on('message', (message: ToWorker) => {
   if (!('stop' in message)) return;
   void (async () => {

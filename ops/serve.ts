@@ -20,7 +20,8 @@ import { ensureTlsCertificate } from '../ingress/tls.ts';
 import { schemaType } from '../schemas/registry.ts';
 import type { MailOutbound, MailReceived } from '../schemas/types.ts';
 import { writeServerPid, removeServerPid } from './server-lock.ts';
-import { startPipelineThread } from './pipeline-thread.ts';
+import { EmbeddedLog } from '../connectors/log/embedded.ts';
+import { logThroughPipeline, startPipelineThread } from './pipeline-thread.ts';
 import { LogMailboxService } from '../access/service.ts';
 import { PasswordAuthenticator } from '../access/auth/password-authenticator.ts';
 import { createImapServer } from '../access/imap/server.ts';
@@ -65,14 +66,16 @@ export async function serve(config: Readonly<Config>, logger: Logger): Promise<R
   const metrics = new Metrics();
   metrics.watchLog(app.log, app.topologies);
   reportScanners(config, logger, metrics);
-  const pipeline = config.runner.thread
-    ? await startPipelineThread({ config, logger, metrics, push: app.push, log: app.log })
-    : await startInProcess(app, metrics);
+  const thread = config.runner.thread ? await startPipelineThread({ config, logger, metrics, push: app.push, log: app.log }) : null;
+  const pipeline = thread ?? (await startInProcess(app, metrics));
+  // The listeners' appends: with the embedded log, written by the pipeline thread's connection
+  // (one writer of log.db per process, see PipelineThread.produce).
+  const log = thread && app.log instanceof EmbeddedLog ? logThroughPipeline(app.log, thread) : app.log;
 
   const receivedType = schemaType('MailReceived');
   const tls = tlsFor(config, logger);
   const mx = createMxServer({
-    log: app.log,
+    log,
     blobs: app.blobs,
     store: app.store,
     logger: logger.child({ listener: 'smtp' }),
@@ -98,7 +101,7 @@ export async function serve(config: Readonly<Config>, logger: Logger): Promise<R
 
   // Mailbox access: IMAP and POP3 over the read model, changes through mailbox.commands.
   const service = new LogMailboxService({
-    log: app.log,
+    log,
     store: app.store,
     search: app.search,
     blobs: app.blobs,
@@ -129,7 +132,7 @@ export async function serve(config: Readonly<Config>, logger: Logger): Promise<R
   // Submission (RFC 6409): 587 with STARTTLS, 465 with implicit TLS (RFC 8314 §3.3).
   const outboundType = schemaType('MailOutbound');
   const submission = createSubmissionServer({
-    log: app.log,
+    log,
     blobs: app.blobs,
     store: app.store,
     authenticator,

@@ -2,10 +2,12 @@
  * `Authenticator` over the mail store's scrypt hashes (`ops/password.ts`), braked by the
  * `LoginLimiter`. An unknown address costs the same as a wrong password (a dummy scrypt run,
  * the same delay), so answers do not tell which addresses exist. scrypt takes ~50 ms, so recent
- * successful checks are remembered for a few minutes — keyed by a SHA-256 of user, password and
- * stored hash, never the password itself; failures are never remembered.
+ * successful checks are remembered for a few minutes — keyed by an HMAC-SHA-256 (under a key
+ * made at random per authenticator, never stored) of user, password and stored hash, never the
+ * password itself, so a digest that leaks (a heap dump) cannot be tested against guesses
+ * without that key; a changed password or hash no longer matches; failures are never remembered.
  */
-import { createHash } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { MailStore, User } from '../../connectors/store/store.ts';
 import { hashPassword, verifyPassword } from '../../ops/password.ts';
@@ -25,7 +27,8 @@ export interface PasswordAuthenticatorOptions {
 
 export class PasswordAuthenticator implements Authenticator {
   private readonly limiter: LoginLimiter;
-  private readonly cache = new Map<string, { digest: string; expires: number }>();
+  private readonly cache = new Map<string, { digest: Buffer; expires: number }>();
+  private readonly cacheKey = randomBytes(32);
   private readonly cacheTtlMs: number;
   private readonly cacheSize: number;
   private readonly now: () => number;
@@ -53,9 +56,9 @@ export class PasswordAuthenticator implements Authenticator {
   }
 
   private async verify(user: User, password: string): Promise<boolean> {
-    const digest = createHash('sha256').update(`${user.id}\0${password}\0${user.passwordHash}`).digest('hex');
+    const digest = createHmac('sha256', this.cacheKey).update(`${user.id}\0${password}\0${user.passwordHash}`).digest();
     const cached = this.cache.get(user.id);
-    if (cached && cached.digest === digest && cached.expires > this.now()) return true;
+    if (cached && cached.expires > this.now() && timingSafeEqual(cached.digest, digest)) return true;
     if (password.length === 0 || !(await verifyPassword(password, user.passwordHash))) return false;
     if (this.cacheTtlMs > 0) {
       this.cache.delete(user.id);

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runLogConformance } from './conformance.ts';
 import { EmbeddedLog } from './embedded.ts';
@@ -120,6 +121,49 @@ describe('EmbeddedLog', () => {
     // Grown by the other instance: A's cached partition count follows.
     await b.ensureTopics([{ name: 'shared', partitions: 3 }]);
     expect((await a.produce([rec('shared', 'k', 'p2', { partition: 2 })]))[0]).toMatchObject({ partition: 2, offset: 0 });
+  });
+
+  it('while another connection holds the write lock, a group commit waits on the event loop (not blocking it), gathering later calls', async () => {
+    const log = open();
+    await log.ensureTopics([{ name: 't', partitions: 1 }]);
+    const other = new Database(file);
+    try {
+      other.exec('BEGIN IMMEDIATE');
+      const before = log.stats().transactions;
+      let settled = 0;
+      const first = log.produce([rec('t', 'k', '1')]).then((p) => (settled++, p));
+      // The thread keeps running: timers fire while the batch waits for the lock.
+      let ticks = 0;
+      for (let i = 0; i < 5; i++) {
+        await sleep(2);
+        ticks++;
+      }
+      const second = log.produce([rec('t', 'k', '2')]).then((p) => (settled++, p));
+      await sleep(2);
+      expect([ticks, settled]).toEqual([5, 0]);
+      other.exec('COMMIT');
+      expect((await Promise.all([first, second])).flat().map((p) => p.offset)).toEqual([0, 1]);
+      expect(log.stats().transactions - before).toBe(1);
+    } finally {
+      if (other.inTransaction) other.exec('ROLLBACK');
+      other.close();
+    }
+  });
+
+  it('a write lock held longer than the spin: the batch falls back to the blocking wait and commits once it is free', async () => {
+    const log = open();
+    await log.ensureTopics([{ name: 't', partitions: 1 }]);
+    // Another process takes the lock, says so, and keeps it for 300 ms.
+    const holder = spawn(process.execPath, ['-e', `
+      const db = new (require('better-sqlite3'))(process.argv[1]);
+      db.exec('BEGIN IMMEDIATE'); console.log('locked');
+      setTimeout(() => { db.exec('COMMIT'); db.close(); }, 300);`, file], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()));
+    const started = performance.now();
+    const [position] = await log.produce([rec('t', 'k', 'late')]);
+    expect(position.offset).toBe(0);
+    expect(performance.now() - started).toBeGreaterThan(100); // it did wait for the other process
+    await new Promise((resolve) => holder.once('exit', resolve));
   });
 
   it('retention deletes records older than the topic retention; offsets are never reused', async () => {

@@ -39,6 +39,9 @@ export interface EmbeddedLogStats {
   readonly records: number;
 }
 
+/** How long a group commit retries a taken write lock on the event loop before it blocks. */
+const LOCK_SPIN_MS = 20;
+
 export class EmbeddedLog implements Log {
   private readonly db: Db;
   private readonly st: Statements;
@@ -53,6 +56,8 @@ export class EmbeddedLog implements Log {
   private readonly consumers = new Set<EmbeddedConsumer>();
   private readonly host: ConsumerHost;
   private closed = false;
+  /** When the queued batch first found the write lock taken (undefined: not waiting). */
+  private lockWaitSince: number | undefined;
   private counts = { transactions: 0, records: 0 };
 
   constructor(options: EmbeddedLogOptions) {
@@ -187,7 +192,7 @@ export class EmbeddedLog implements Log {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    this.flush();
+    this.flush(true);
     this.closed = true;
     for (const consumer of [...this.consumers]) await consumer.close();
     for (const waiter of [...this.waiters]) waiter.wake();
@@ -209,16 +214,32 @@ export class EmbeddedLog implements Log {
     });
   }
 
-  /** Writes every queued call in one transaction, then settles their promises. */
-  private flush(): void {
+  /**
+   * Writes every queued call in one transaction, then settles their promises. When another
+   * connection (the other thread, another process) holds the write lock, the batch waits on the
+   * next turns of the event loop rather than in SQLite's busy handler, which sleeps a millisecond
+   * or more at a time and blocks this thread meanwhile; calls made during the wait join the batch.
+   * After `LOCK_SPIN_MS` (or when closing) it waits blocking, up to the busy timeout.
+   */
+  private flush(blocking = false): void {
     this.cancelFlush?.();
     this.cancelFlush = undefined;
+    if (this.queue.length === 0) return;
+    const waited = this.lockWaitSince === undefined ? 0 : performance.now() - this.lockWaitSince;
+    const locked = !blocking && waited < LOCK_SPIN_MS ? this.tryBegin() : null;
+    if (locked === false) {
+      this.lockWaitSince ??= performance.now();
+      const handle = setImmediate(() => this.flush());
+      this.cancelFlush = () => clearImmediate(handle);
+      return;
+    }
+    this.lockWaitSince = undefined;
     const items = this.queue;
     this.queue = [];
-    if (items.length === 0) return;
     let result;
     try {
-      result = this.write(() => writeBatch(this.st, this.loadTopics(), items));
+      const body = () => writeBatch(this.st, this.loadTopics(), items);
+      result = locked ? this.writeLocked(body) : this.write(body);
     } catch (error) {
       this.cacheVersion = -1;
       for (const item of items) item.reject(error as Error);
@@ -264,6 +285,34 @@ export class EmbeddedLog implements Log {
         }
       }
     }
+  }
+
+  /** BEGIN IMMEDIATE if the write lock is free now: true (the transaction is open) or false (busy). */
+  private tryBegin(): boolean {
+    this.st.noBusyWait.get();
+    try {
+      this.st.beginImmediate.run();
+      return true;
+    } catch (error) {
+      if ((error as { code?: string }).code === 'SQLITE_BUSY') return false;
+      throw error;
+    } finally {
+      this.st.busyWait.get();
+    }
+  }
+
+  /** The rest of a transaction `tryBegin` opened: the body, then COMMIT (ROLLBACK if it throws). */
+  private writeLocked<T>(body: () => T): T {
+    let value: T;
+    try {
+      value = body();
+      this.st.commit.run();
+    } catch (error) {
+      if (this.db.inTransaction) this.st.rollback.run();
+      throw error;
+    }
+    this.counts.transactions++;
+    return value;
   }
 
   /** One BEGIN IMMEDIATE transaction (waits up to the busy timeout for another writer). */

@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_MAILBOXES } from './store.ts';
-import type { DeliverRequest, MailStore } from './store.ts';
+import type { DeliverRequest, MailStore, StoredMessage } from './store.ts';
 import type { ConformanceContext } from './conformance-context.ts';
 import { describeMessageChanges } from './conformance-messages.ts';
 import { describeMailboxChanges } from './conformance-mailboxes.ts';
@@ -338,6 +338,21 @@ export function runMailStoreConformance(name: string, newStore: () => Promise<Ma
         expect(found.map((m) => m.uid)).toEqual([1, 3, 5]);
         expect(found[0]).toEqual(await store.message(found[0].messageKey));
         expect(await store.messagesByUid(inbox.id, [])).toEqual([]);
+      });
+
+      it('reads the lean facts of messages by UID (ranges with holes, any order), in UID order', async () => {
+        const delivered = await store.deliver(Array.from({ length: 6 }, (_, i) => req(alice, { size: 10 + i, flags: i === 2 ? ['\\Seen'] : [] })));
+        const inbox = (await store.mailbox(alice, 'INBOX'))!;
+        const full = await store.messagesByUid(inbox.id, [1, 2, 3, 4, 5, 6]);
+        const facts = (m: StoredMessage) => ({ messageKey: m.messageKey, uid: m.uid, modseq: m.modseq, flags: m.flags, receivedAt: m.receivedAt, size: m.size });
+        expect(await store.messageFacts(inbox.id, [1, 2, 3, 4, 5, 6])).toEqual(full.map(facts));
+        expect(await store.messageFacts(inbox.id, [2, 3, 5, 6])).toEqual([full[1], full[2], full[4], full[5]].map(facts));
+        expect(await store.messageFacts(inbox.id, [6, 1, 99])).toEqual([full[0], full[5]].map(facts));
+        expect(await store.messageFacts(inbox.id, [1, 1000])).toEqual([full[0]].map(facts));
+        expect(await store.messageFacts(inbox.id, [])).toEqual([]);
+        expect((await store.messagesByUid(inbox.id, [2, 3, 5])).map((m) => m.uid)).toEqual([2, 3, 5]);
+        expect(full[2].flags).toEqual(['\\Seen']);
+        expect(delivered).toHaveLength(6);
       });
 
       it('lists UID, MODSEQ and flags of every message in UID order (summaries)', async () => {

@@ -15,6 +15,7 @@ import type {
   MailboxChangeResult,
   MailboxChanges,
   MailStore,
+  MessageFacts,
   MessageSummary,
   StoredMessage,
   User,
@@ -37,6 +38,27 @@ export interface SqliteMailStoreOptions {
 }
 
 type Statements = ReturnType<typeof prepare>;
+
+/** `message_key, uid, modseq, flags, received_at, size` as an array (`raw` statements: no row objects). */
+type FactsRow = [string, number, number, string, number, number];
+
+/**
+ * `[lo, hi]` when the UIDs are ascending and fill at least half of that range, so one range scan
+ * of the (mailbox_id, uid) index beats a lookup per UID (FETCH 1:*, 1:100 …); else null.
+ */
+function denseRange(uids: readonly number[]): [number, number] | null {
+  for (let i = 1; i < uids.length; i++) if (uids[i] <= uids[i - 1]) return null;
+  const lo = uids[0];
+  const hi = uids[uids.length - 1];
+  return hi - lo + 1 <= 2 * uids.length ? [lo, hi] : null;
+}
+
+/** Rows of a range scan cut down to `uids` (when the range has holes). */
+function onlyUids<T>(rows: T[], uids: readonly number[], range: [number, number], uidOf: (row: T) => number): T[] {
+  if (range[1] - range[0] + 1 === uids.length) return rows;
+  const wanted = new Set(uids);
+  return rows.filter((r) => wanted.has(uidOf(r)));
+}
 
 function prepare(db: Db) {
   return {
@@ -62,6 +84,16 @@ function prepare(db: Db) {
     byUids: db.prepare<[number, string], MessageRow>(
       `${MESSAGE_SELECT} WHERE m.mailbox_id = ? AND m.uid IN (SELECT value FROM json_each(?)) ORDER BY m.uid`,
     ),
+    byUidRange: db.prepare<[number, number, number], MessageRow>(
+      `${MESSAGE_SELECT} WHERE m.mailbox_id = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid`,
+    ),
+    factsRange: db.prepare<[number, number, number], FactsRow>(
+      `SELECT message_key, uid, modseq, flags, received_at, size FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid`,
+    ).raw(true),
+    factsIn: db.prepare<[number, string], FactsRow>(
+      `SELECT message_key, uid, modseq, flags, received_at, size FROM messages
+       WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid`,
+    ).raw(true),
     summaries: db.prepare<[number], { uid: number; modseq: number; flags: string }>(
       'SELECT uid, modseq, flags FROM messages WHERE mailbox_id = ? ORDER BY uid',
     ),
@@ -199,7 +231,18 @@ export class SqliteMailStore implements MailStore {
       const row = this.st.byUid.get(mailboxId, uids[0]);
       return row ? [toMessage(row)] : [];
     }
+    const range = denseRange(uids);
+    if (range) return onlyUids(this.st.byUidRange.all(mailboxId, range[0], range[1]), uids, range, (r) => r.uid).map(toMessage);
     return this.st.byUids.all(mailboxId, JSON.stringify(uids)).map(toMessage);
+  }
+
+  async messageFacts(mailboxId: number, uids: readonly number[]): Promise<MessageFacts[]> {
+    if (uids.length === 0) return [];
+    const range = denseRange(uids);
+    const rows = range
+      ? onlyUids(this.st.factsRange.all(mailboxId, range[0], range[1]), uids, range, (r) => r[1])
+      : this.st.factsIn.all(mailboxId, JSON.stringify(uids));
+    return rows.map((r) => ({ messageKey: r[0], uid: r[1], modseq: r[2], flags: JSON.parse(r[3]) as string[], receivedAt: r[4], size: r[5] }));
   }
 
   async summaries(mailboxId: number): Promise<MessageSummary[]> {

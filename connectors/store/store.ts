@@ -120,6 +120,17 @@ export interface MessageSummary {
 }
 
 /**
+ * What FETCH needs of a message when it needs no bytes (RFC 9051 §6.4.5: UID, FLAGS,
+ * INTERNALDATE, RFC822.SIZE; MODSEQ, RFC 7162 §3.1.4) and the key its cached structure values
+ * go by: a lean row, so FETCH 1:* of a large mailbox reads only these columns.
+ */
+export interface MessageFacts extends MessageSummary {
+  readonly messageKey: string;
+  readonly receivedAt: number;
+  readonly size: number;
+}
+
+/**
  * A client change to apply (the store stage maps each MailboxCommand to one). `commandId` makes
  * it idempotent: applying an id a second time returns the first result and changes nothing.
  */
@@ -193,6 +204,8 @@ export interface MailStore {
   message(messageKey: string): Promise<StoredMessage | null>;
   /** Messages of one mailbox with these UIDs (missing ones skipped), in UID order. */
   messagesByUid(mailboxId: number, uids: readonly number[]): Promise<StoredMessage[]>;
+  /** `MessageFacts` of the messages of one mailbox with these UIDs (missing ones skipped), in UID order. */
+  messageFacts(mailboxId: number, uids: readonly number[]): Promise<MessageFacts[]>;
   /** UID, MODSEQ and flags of every message of a mailbox, in UID order (one cheap query). */
   summaries(mailboxId: number): Promise<MessageSummary[]>;
   /** What changed since `sinceModseq` (exclusive). */

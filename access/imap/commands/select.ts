@@ -6,6 +6,7 @@ import type { ImapCommand, SequenceSet } from '../command.ts';
 import type { CommandResult } from '../context.ts';
 import { ImapError } from '../imap-error.ts';
 import { recentUids } from '../recent.ts';
+import { summaryCacheOf } from '../search/summary-cache.ts';
 import { SelectedMailbox } from '../selected-view.ts';
 import type { SessionApi } from '../session-api.ts';
 import { formatSequenceSet, ResponseBuilder } from '../wire/encode.ts';
@@ -34,7 +35,8 @@ export async function handleSelect(s: SessionApi, command: SelectCommand): Promi
   const store = s.service.store;
   const mailbox = await store.mailbox(s.user.id, name);
   if (!mailbox) throw new ImapError('NO', 'NONEXISTENT', 'No such mailbox');
-  const summaries = await store.summaries(mailbox.id);
+  // In UID order: the cache's map keeps the store's order, and new UIDs only ever come last.
+  const summaries = [...(await summaryCacheOf(s.service).summaries(store, s.user.id, mailbox)).values()];
   // RFC 3501 §2.3.2: SELECT claims the messages no session has seen as \Recent; EXAMINE only shows them.
   const view = new SelectedMailbox(mailbox, command.name === 'EXAMINE', summaries, recentUids(store));
 

@@ -4,7 +4,7 @@
  * and the encoded `* n FETCH (…)` line.
  */
 import type { FetchAttribute, Section } from '../command.ts';
-import type { StoredMessage } from '../../../connectors/store/store.ts';
+import type { MessageFacts } from '../../../connectors/store/store.ts';
 import type { ImapValue } from '../wire/data.ts';
 import { encodeValue, formatInternalDate, literal8, ResponseBuilder } from '../wire/encode.ts';
 import { parseStructure, type MimePart } from '../mime/structure.ts';
@@ -53,12 +53,21 @@ function fieldOf(kind: StructureKind): 'envelope' | 'body' | 'bodystructure' {
   return kind === 'ENVELOPE' ? 'envelope' : kind === 'BODY' ? 'body' : 'bodystructure';
 }
 
+/** Whether some attribute reads the message bytes whatever is cached (sections, BINARY, RFC822 …). */
+export function alwaysNeedsBytes(attributes: readonly FetchAttribute[]): boolean {
+  return attributes.some((a) => readsBytes(a.kind));
+}
+
+function readsBytes(kind: FetchAttribute['kind']): boolean {
+  return kind.startsWith('BODY[') || kind.startsWith('BINARY') || (kind.startsWith('RFC822') && kind !== 'RFC822.SIZE');
+}
+
 /** Whether the message bytes must be read for `attributes`, given its cached structure values. */
 export function needsBytes(attributes: readonly FetchAttribute[], cached: StructureValues, utf8: boolean): boolean {
   for (const a of attributes) {
     if (isStructure(a.kind)) {
       if (cached.encoded?.get(utf8 ? `${a.kind}/utf8` : a.kind) === undefined && cached[fieldOf(a.kind)] === undefined) return true;
-    } else if (a.kind.startsWith('BODY[') || a.kind.startsWith('BINARY') || (a.kind.startsWith('RFC822') && a.kind !== 'RFC822.SIZE')) {
+    } else if (readsBytes(a.kind)) {
       return true;
     }
   }
@@ -67,7 +76,8 @@ export function needsBytes(attributes: readonly FetchAttribute[], cached: Struct
 
 export interface FetchLineOptions {
   readonly seq: number;
-  readonly message: StoredMessage;
+  /** The store's facts of the message (a full `StoredMessage` is one too). */
+  readonly message: MessageFacts;
   /** The message bytes, when `needsBytes` said so. */
   readonly raw: Buffer | null;
   /** From `structureValues(message.messageKey)`. */
@@ -84,7 +94,7 @@ export interface FetchLineOptions {
 }
 
 /** `NEED-BYTES`: a cached value went away since `needsBytes` (another session re-encoded it): call again with the bytes. */
-export type FetchLine = { readonly ok: true; readonly bytes: Buffer } | { readonly ok: false; readonly code: 'UNKNOWN-CTE' | 'NEED-BYTES' };
+export type FetchLine = { readonly ok: true; readonly bytes: Buffer | string } | { readonly ok: false; readonly code: 'UNKNOWN-CTE' | 'NEED-BYTES' };
 
 class NeedBytes extends Error {}
 
@@ -100,124 +110,146 @@ export function fetchLine(options: FetchLineOptions): FetchLine {
   }
 }
 
+/**
+ * The items of one `* n FETCH (…)` line: each at most once, space-separated. A class rather than
+ * closures per call — a FETCH 1:* builds thousands of lines.
+ */
+class LineItems {
+  readonly out: ResponseBuilder;
+  private first = true;
+  private readonly done = new Set<string>();
+  private root: MimePart | null = null;
+
+  constructor(private readonly options: FetchLineOptions) {
+    this.out = new ResponseBuilder({ utf8: options.utf8 });
+    this.out.text(`* ${options.seq} FETCH (`);
+  }
+
+  /** Whether `key` is not written yet (and claims it). */
+  once(key: string): boolean {
+    if (this.done.has(key)) return false;
+    this.done.add(key);
+    return true;
+  }
+
+  item(name: string): ResponseBuilder {
+    this.out.text(this.first ? `${name} ` : ` ${name} `);
+    this.first = false;
+    return this.out;
+  }
+
+  structure(): MimePart {
+    return (this.root ??= parseStructure(this.options.raw as Buffer));
+  }
+
+  flags(): void {
+    if (this.once('FLAGS')) this.item('FLAGS').text(`(${shownFlags(this.options.message.flags, this.options.recent ?? false).join(' ')})`);
+  }
+
+  uid(): void {
+    if (this.once('UID')) this.item('UID').text(String(this.options.message.uid));
+  }
+
+  modseq(): void {
+    if (this.once('MODSEQ')) this.item('MODSEQ').text(`(${this.options.message.modseq})`);
+  }
+}
+
 function buildLine(options: FetchLineOptions): FetchLine {
   const { message, raw } = options;
-  const out = new ResponseBuilder({ utf8: options.utf8 });
-  out.text(`* ${options.seq} FETCH (`);
-  let first = true;
-  const item = (name: string): ResponseBuilder => {
-    out.text(first ? `${name} ` : ` ${name} `);
-    first = false;
-    return out;
-  };
-  const done = new Set<string>();
-  const once = (key: string): boolean => {
-    if (done.has(key)) return false;
-    done.add(key);
-    return true;
-  };
-  let root: MimePart | null = null;
-  const structure = (): MimePart => (root ??= parseStructure(raw as Buffer));
-  const flags = (): void => {
-    if (once('FLAGS')) item('FLAGS').text(`(${shownFlags(message.flags, options.recent ?? false).join(' ')})`);
-  };
-  const uid = (): void => {
-    if (once('UID')) item('UID').text(String(message.uid));
-  };
-  const modseq = (): void => {
-    if (once('MODSEQ')) item('MODSEQ').text(`(${message.modseq})`);
-  };
-
-  if (options.addUid) uid();
+  const line = new LineItems(options);
+  if (options.addUid) line.uid();
   for (const a of options.attributes) {
     switch (a.kind) {
       case 'UID':
-        uid();
+        line.uid();
         break;
       case 'FLAGS':
-        flags();
+        line.flags();
         break;
       case 'MODSEQ':
-        modseq();
+        line.modseq();
         break;
       case 'INTERNALDATE':
-        if (once(a.kind)) item('INTERNALDATE').text(formatInternalDate(message.receivedAt));
+        if (line.once(a.kind)) line.item('INTERNALDATE').text(formatInternalDate(message.receivedAt));
         break;
       case 'RFC822.SIZE':
-        if (once(a.kind)) item('RFC822.SIZE').text(String(message.size));
+        if (line.once(a.kind)) line.item('RFC822.SIZE').text(String(message.size));
         break;
       case 'ENVELOPE':
       case 'BODY':
       case 'BODYSTRUCTURE':
-        if (once(a.kind)) item(a.kind).text(encodedStructure(a.kind, options.cached, raw, structure, options.utf8));
+        if (line.once(a.kind)) line.item(a.kind).text(encodedStructure(a.kind, options.cached, raw, line, options.utf8));
         break;
       case 'RFC822':
-        if (once(a.kind)) item('RFC822').value(raw as Buffer);
+        if (line.once(a.kind)) line.item('RFC822').value(raw as Buffer);
         break;
       case 'RFC822.HEADER':
       case 'RFC822.TEXT': {
-        if (!once(a.kind)) break;
-        const bytes = sectionBytes(raw as Buffer, structure(), a.kind === 'RFC822.HEADER' ? SECTION_RFC822_HEADER : SECTION_RFC822_TEXT);
-        item(a.kind).value(bytes ?? '');
+        if (!line.once(a.kind)) break;
+        const bytes = sectionBytes(raw as Buffer, line.structure(), a.kind === 'RFC822.HEADER' ? SECTION_RFC822_HEADER : SECTION_RFC822_TEXT);
+        line.item(a.kind).value(bytes ?? '');
         break;
       }
       case 'BODY[]': {
         const name = bodySectionName(a.section, a.partial);
-        if (!once(name)) break;
-        const bytes = sectionBytes(raw as Buffer, structure(), a.section);
+        if (!line.once(name)) break;
+        // The whole message (BODY[], the common case) needs no MIME parse.
+        const whole = a.section.part.length === 0 && a.section.text === null;
+        const bytes = whole ? (raw as Buffer) : sectionBytes(raw as Buffer, line.structure(), a.section);
         // A part that does not exist is an empty string (RFC 9051 §6.4.5).
         const data = bytes ? applyPartial(withoutNul(bytes, a.section), a.partial) : null;
-        item(name).value(data && data.length > 0 ? data : '');
+        line.item(name).value(data && data.length > 0 ? data : '');
         break;
       }
       case 'BINARY[]': {
         const name = binaryName('BINARY', a.part, a.partial);
-        if (!once(name)) break;
-        const content = binaryContent(raw as Buffer, structure(), a.part);
+        if (!line.once(name)) break;
+        const content = binaryContent(raw as Buffer, line.structure(), a.part);
         if (!content.ok && content.reason === 'UNKNOWN-CTE') return { ok: false, code: 'UNKNOWN-CTE' }; // RFC 3516 §5
         if (!content.ok) {
-          item(name).text('NIL');
+          line.item(name).text('NIL');
           break;
         }
         const bytes = applyPartial(content.bytes, a.partial);
         // RFC 3516 §4.2: literal8 when the content holds NUL, a plain literal otherwise.
-        if (bytes.includes(0)) item(name).bytes(literal8(bytes));
-        else item(name).value(bytes.length > 0 ? bytes : '');
+        if (bytes.includes(0)) line.item(name).bytes(literal8(bytes));
+        else line.item(name).value(bytes.length > 0 ? bytes : '');
         break;
       }
       case 'BINARY.SIZE': {
         const name = binaryName('BINARY.SIZE', a.part);
-        if (!once(name)) break;
-        const content = binaryContent(raw as Buffer, structure(), a.part);
+        if (!line.once(name)) break;
+        const content = binaryContent(raw as Buffer, line.structure(), a.part);
         if (!content.ok && content.reason === 'UNKNOWN-CTE') return { ok: false, code: 'UNKNOWN-CTE' };
-        item(name).text(content.ok ? String(content.bytes.length) : 'NIL');
+        line.item(name).text(content.ok ? String(content.bytes.length) : 'NIL');
         break;
       }
     }
   }
-  if (options.addFlags) flags();
-  if (options.addModseq) modseq();
-  out.text(')\r\n');
-  return { ok: true, bytes: out.toBuffer() };
+  if (options.addFlags) line.flags();
+  if (options.addModseq) line.modseq();
+  line.out.text(')\r\n');
+  return { ok: true, bytes: line.out.toChunk() };
 }
 
-function structureValue(kind: StructureKind, cached: StructureValues, raw: Buffer | null, structure: () => MimePart): ImapValue {
+function structureValue(kind: StructureKind, cached: StructureValues, raw: Buffer | null, line: LineItems): ImapValue {
   const field = fieldOf(kind);
   const hit = cached[field];
   if (hit !== undefined) return hit;
   if (!raw) throw new NeedBytes();
   const bytes = raw;
-  const value = kind === 'ENVELOPE' ? envelope(bytes, structure()) : bodyStructure(bytes, structure(), kind === 'BODYSTRUCTURE');
+  const value = kind === 'ENVELOPE' ? envelope(bytes, line.structure()) : bodyStructure(bytes, line.structure(), kind === 'BODYSTRUCTURE');
   cached[field] = value;
   return value;
 }
 
-function encodedStructure(kind: StructureKind, cached: StructureValues, raw: Buffer | null, structure: () => MimePart, utf8: boolean): string {
+function encodedStructure(kind: StructureKind, cached: StructureValues, raw: Buffer | null, line: LineItems, utf8: boolean): string {
   const key = utf8 ? `${kind}/utf8` : kind;
   let text = cached.encoded?.get(key);
   if (text === undefined) {
     // Literals inside count UTF-8 bytes; the text round-trips through UTF-8 unchanged.
-    text = encodeValue(structureValue(kind, cached, raw, structure), { utf8 }).toString('utf8');
+    text = encodeValue(structureValue(kind, cached, raw, line), { utf8 }).toString('utf8');
     (cached.encoded ??= new Map()).set(key, text);
     // Keep only the text: the value is rebuilt from the bytes if the other quoting is ever asked for.
     cached[fieldOf(kind)] = undefined;

@@ -16,7 +16,7 @@ import { headerLineValues, matchesFields, type SearchFields, type SubstringMatch
 import type { MailboxService } from '../../mailbox-service.ts';
 import { compareDay, searchDay, sentDay, utcDay } from './dates.ts';
 import { readFields } from './message-fields.ts';
-import { SummaryCache, type MessageFacts } from './summary-cache.ts';
+import { summaryCacheOf, type MessageFacts, type SummaryCache } from './summary-cache.ts';
 
 export interface SearchMailboxInput {
   readonly service: MailboxService;
@@ -33,17 +33,6 @@ export interface SearchMailboxInput {
   readonly now?: number;
   /** What is kept between searches (summary-cache.ts); default: one cache per service (16 mailboxes). */
   readonly cache?: SummaryCache;
-}
-
-const caches = new WeakMap<MailboxService, SummaryCache>();
-
-function cacheOf(service: MailboxService): SummaryCache {
-  let cache = caches.get(service);
-  if (!cache) {
-    cache = new SummaryCache();
-    caches.set(service, cache);
-  }
-  return cache;
 }
 
 /** UIDs of the session's messages that match `key`, ascending. Messages no longer in the store do not match. */
@@ -69,7 +58,7 @@ class MailboxSearch {
   private readonly cache: SummaryCache;
 
   constructor(private readonly input: SearchMailboxInput) {
-    this.cache = input.cache ?? cacheOf(input.service);
+    this.cache = input.cache ?? summaryCacheOf(input.service);
   }
 
   async universe(): Promise<Uids> {

@@ -10,9 +10,12 @@
  *   search meets a UID not known to be indexed is the index asked again.
  *
  * A cached map is never changed in place (a search in progress keeps a consistent view).
+ * SELECT and EXAMINE read their sequence-number map from the same summaries
+ * (`summaryCacheOf`), so a SELECT of a large mailbox costs a delta query, not a full read.
  */
 import type { MailStore, MessageSummary } from '../../../connectors/store/store.ts';
 import type { SearchIndex } from '../../../connectors/search/search.ts';
+import type { MailboxService } from '../../mailbox-service.ts';
 
 /** What never changes about a message in a mailbox (RFC 9051 §2.3.3 internal date, §2.3.4 size; its Date: field). */
 export interface MessageFacts {
@@ -101,4 +104,16 @@ export class SummaryCache {
     this.entries.set(mailboxId, entry);
     while (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
   }
+}
+
+const caches = new WeakMap<MailboxService, SummaryCache>();
+
+/** The summary cache of this process's sessions over `service` (16 mailboxes). */
+export function summaryCacheOf(service: MailboxService): SummaryCache {
+  let cache = caches.get(service);
+  if (!cache) {
+    cache = new SummaryCache();
+    caches.set(service, cache);
+  }
+  return cache;
 }

@@ -105,6 +105,11 @@ class Sink {
     }
   }
 
+  /** The text as it is when no Buffer value broke it (cheaper to join into a larger write), else the bytes. */
+  toChunk(): Buffer | string {
+    return this.chunks.length === 0 ? this.text : this.toBuffer();
+  }
+
   toBuffer(): Buffer {
     if (this.chunks.length === 0) return Buffer.from(this.text, 'utf8');
     if (this.text !== '') {
@@ -204,5 +209,10 @@ export class ResponseBuilder {
 
   toBuffer(): Buffer {
     return this.sink.toBuffer();
+  }
+
+  /** A string when the response holds no Buffer value (the caller writes it as UTF-8), else the bytes. */
+  toChunk(): Buffer | string {
+    return this.sink.toChunk();
   }
 }

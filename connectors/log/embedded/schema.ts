@@ -12,6 +12,9 @@ import { openDurableDatabase } from '../../sqlite-file.ts';
 
 export type Db = Database.Database;
 
+/** `openDurableDatabase`'s wait for another writer. */
+const BUSY_TIMEOUT_MS = 5000;
+
 const DDL = `
 CREATE TABLE IF NOT EXISTS topics (
   name TEXT PRIMARY KEY,
@@ -79,6 +82,12 @@ export type Statements = ReturnType<typeof prepareStatements>;
 export function prepareStatements(db: Db) {
   return {
     dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),
+    // A group commit first tries the write lock without waiting (`EmbeddedLog.flush`).
+    noBusyWait: db.prepare('PRAGMA busy_timeout = 0'),
+    busyWait: db.prepare(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`),
+    beginImmediate: db.prepare('BEGIN IMMEDIATE'),
+    commit: db.prepare('COMMIT'),
+    rollback: db.prepare('ROLLBACK'),
     allTopics: db.prepare<[], TopicRow>('SELECT name, partitions, retention_ms FROM topics ORDER BY name'),
     topic: db.prepare<[string], TopicRow>('SELECT name, partitions, retention_ms FROM topics WHERE name = ?'),
     allPartitions: db.prepare<[], PartitionRow>('SELECT topic, partition, end_offset FROM partitions'),
