@@ -4,7 +4,8 @@
  * end-to-end rate. Writes bench-results/bench-<stamp>.{jsonl,md} and prints the tables.
  * Options: --messages 2000 --reps 3 --sizes 5k,50k --concurrency 1,4,16 --only sluice|postfix
  * --no-half-peak --warmup 200 --poll-ms 50 (see bench/README.md).
- * `--suite imap` runs the IMAP bench instead (bench/imap.ts, its own options); `--suite smtp` is the default.
+ * `--suite imap` runs the IMAP bench instead (bench/imap.ts, its own options); `--suite blob` the blob
+ * store bench (bench/blob.ts: S3 beside the embedded store); `--suite smtp` is the default.
  */
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, release } from 'node:os';
@@ -16,14 +17,15 @@ import { pacedSend, smtpLoad, type LoadEnv, type LoadSpec } from './load.ts';
 import { halfPeakTable, loadTable, median, type RunRecord } from './report.ts';
 import { BenchSluice, type ServerSide } from './sluice-target.ts';
 import { imapMain } from './imap.ts';
+import { blobMain } from './blob.ts';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../..');
-/** `--suite smtp|imap` (taken out of the arguments; the rest go to the suite). */
+/** `--suite smtp|imap|blob` (taken out of the arguments; the rest go to the suite). */
 const argv = process.argv.slice(2);
 const suiteAt = argv.findIndex((a) => a === '--suite' || a.startsWith('--suite='));
 const suite = suiteAt < 0 ? 'smtp' : argv[suiteAt].includes('=') ? argv[suiteAt].slice('--suite='.length) : argv[suiteAt + 1];
 if (suiteAt >= 0) argv.splice(suiteAt, argv[suiteAt].includes('=') ? 1 : 2);
-if (suite !== 'smtp' && suite !== 'imap') throw new Error(`--suite: smtp or imap, not ${suite}`);
+if (suite !== 'smtp' && suite !== 'imap' && suite !== 'blob') throw new Error(`--suite: smtp, imap or blob, not ${suite}`);
 const { values: opt } = parseArgs({
   args: suite === 'smtp' ? argv : [],
   options: {
@@ -221,6 +223,7 @@ async function main(): Promise<void> {
 }
 
 if (suite === 'imap') await imapMain(argv);
+else if (suite === 'blob') await blobMain(argv);
 else await main();
 // Done: the harness's loopback DNS server (shared by every Sluice this run started) would keep
 // the process alive after the tables are written.
