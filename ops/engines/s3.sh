@@ -20,47 +20,8 @@ S3_ACCESS_KEY=sluice
 S3_SECRET_KEY=sluice-secret-key
 S3_REGION=us-east-1
 
-# Helpers ops/stack defines; here only when this file runs alone.
-if ! declare -F stack_log >/dev/null; then
-  STACK_CACHE="${SLUICE_STACK_CACHE:-$HOME/.cache/sluice-stack}"
-  STACK_STATE="${SLUICE_STACK_STATE:-$HOME/.local/state/sluice-stack}"
-  STACK_PURGE="${STACK_PURGE:-0}"
-  stack_log() { printf '[stack] %s\n' "$*" >&2; }
-  stack_die() { printf '[stack] error: %s\n' "$*" >&2; exit 1; }
-  stack_port_open() { (exec 3<>"/dev/tcp/${2:-127.0.0.1}/$1") 2>/dev/null; }
-  stack_pid_alive() { [[ -s "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
-  stack_wait() {
-    local seconds="$1" what="$2"
-    shift 2
-    local deadline=$((SECONDS + seconds))
-    until "$@"; do
-      if ((SECONDS >= deadline)); then stack_log "$what: not ready after ${seconds}s"; return 1; fi
-      sleep 1
-    done
-  }
-  stack_start_daemon() {
-    local pidfile="$1" logfile="$2"
-    shift 2
-    mkdir -p "$(dirname "$pidfile")" "$(dirname "$logfile")"
-    setsid nohup "$@" >>"$logfile" 2>&1 </dev/null &
-    echo $! >"$pidfile"
-  }
-  stack_stop_pids() {
-    local seconds="$1" f p
-    shift
-    for f in "$@"; do
-      stack_pid_alive "$f" || { rm -f "$f"; continue; }
-      p="$(cat "$f")"
-      kill -TERM "$p" 2>/dev/null || true
-      local deadline=$((SECONDS + seconds))
-      while kill -0 "$p" 2>/dev/null; do
-        if ((SECONDS >= deadline)); then kill -KILL "$p" 2>/dev/null || true; break; fi
-        sleep 0.2
-      done
-      rm -f "$f"
-    done
-  }
-fi
+# shellcheck source=ops/engines/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 S3_HOME="$STACK_CACHE/versitygw-$S3_VERSITYGW_VERSION"
 S3_BIN="$S3_HOME/bin/versitygw"
