@@ -1,6 +1,7 @@
 /** The bench's records, and the markdown table made of them (medians over repetitions). */
 
-export type Server = 'sluice' | 'postfix-dovecot';
+/** `sluice+scan`: Sluice with clamd and rspamd configured (`--scanners on`). */
+export type Server = 'sluice' | 'sluice+scan' | 'postfix-dovecot';
 
 /** One measured run (also one JSON line in bench-results/). */
 export interface RunRecord {
@@ -88,6 +89,32 @@ export function halfPeakTable(records: readonly RunRecord[], sizes: readonly str
         `${fmt(median(rs.map((r) => r.searchableP50Ms)), 1)} / ${fmt(p99, 1)} | ${p99 === undefined ? '–' : p99 < 100 ? 'yes' : 'no'} | ` +
         `${fmt(median(rs.map((r) => r.cpuMsPerMsg)), 2)} |`,
     );
+  }
+  return lines.join('\n');
+}
+
+/** Sluice with the scanners off and on (`--scanners off,on`): what clamd and rspamd cost end to end. */
+export function scannersTable(records: readonly RunRecord[], sizes: readonly string[], concurrencies: readonly number[]): string {
+  const lines = [
+    '| load | runs off + on | e2e msgs/s off | e2e msgs/s on | on ÷ off | 250→searchable p50 / p99 ms off | … on | CPU ms/msg off | CPU ms/msg on (Sluice only) |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const size of sizes) {
+    for (const c of concurrencies) {
+      const off = pick(records, 'sluice', 'load', size, c);
+      const on = pick(records, 'sluice+scan', 'load', size, c);
+      if (!off.length || !on.length) continue;
+      const m = (rs: RunRecord[], f: (r: RunRecord) => number | undefined) => median(rs.map(f));
+      const eOff = m(off, (r) => r.e2ePerS);
+      const eOn = m(on, (r) => r.e2ePerS);
+      lines.push(
+        `| ${off[0].messages} × ${size}, c=${c} | ${off.length} + ${on.length} | ${fmt(eOff)} | ${fmt(eOn)} | ` +
+          `${eOff && eOn !== undefined ? (eOn / eOff).toFixed(2) : '–'} | ` +
+          `${fmt(m(off, (r) => r.searchableP50Ms), 1)} / ${fmt(m(off, (r) => r.searchableP99Ms), 1)} | ` +
+          `${fmt(m(on, (r) => r.searchableP50Ms), 1)} / ${fmt(m(on, (r) => r.searchableP99Ms), 1)} | ` +
+          `${fmt(m(off, (r) => r.cpuMsPerMsg), 2)} | ${fmt(m(on, (r) => r.cpuMsPerMsg), 2)} |`,
+      );
+    }
   }
   return lines.join('\n');
 }

@@ -3,7 +3,9 @@
  * run (Sluice c=1, Postfix c=1, Sluice c=4, …, repeated), then Sluice paced at half its peak
  * end-to-end rate. Writes bench-results/bench-<stamp>.{jsonl,md} and prints the tables.
  * Options: --messages 2000 --reps 3 --sizes 5k,50k --concurrency 1,4,16 --only sluice|postfix
- * --no-half-peak --warmup 200 --poll-ms 50 (see bench/README.md).
+ * --no-half-peak --warmup 200 --poll-ms 50 --scanners off|on|off,on (see bench/README.md). With `--scanners
+ * off,on` each Sluice run is made twice, without and with a real clamd and rspamd (test/harness/),
+ * and a table compares the two.
  * `--suite imap` runs the IMAP bench instead (bench/imap.ts, its own options); `--suite blob` the blob
  * store bench (bench/blob.ts: S3 beside the embedded store); `--suite smtp` is the default.
  */
@@ -14,7 +16,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Anchor, ANCHOR_IMAP_PORT, ANCHOR_PIDFILES, ANCHOR_SMTP_PORT } from './anchor.ts';
 import { pacedSend, smtpLoad, type LoadEnv, type LoadSpec } from './load.ts';
-import { halfPeakTable, loadTable, median, type RunRecord } from './report.ts';
+import { halfPeakTable, loadTable, median, scannersTable, type RunRecord } from './report.ts';
+import { startClamd, type RunningClamd } from '../test/harness/clamd.ts';
+import { startRspamd, type RunningRspamd } from '../test/harness/rspamd.ts';
 import { BenchSluice, type ServerSide } from './sluice-target.ts';
 import { imapMain } from './imap.ts';
 import { blobMain } from './blob.ts';
@@ -43,6 +47,7 @@ const { values: opt } = parseArgs({
     'cache-dir': { type: 'string', default: '/var/tmp/bench-msg-cache' },
     out: { type: 'string', default: join(ROOT, 'bench-results') },
     keep: { type: 'boolean', default: false },
+    scanners: { type: 'string', default: 'off' },
   },
 });
 
@@ -53,6 +58,10 @@ const concurrencies = opt.concurrency.split(',').map(Number);
 const withSluice = opt.only !== 'postfix';
 const withPostfix = opt.only !== 'sluice';
 const pollMs = Number(opt['poll-ms']);
+const scannerModes = opt.scanners.split(',').map((m) => {
+  if (m !== 'off' && m !== 'on') throw new Error(`--scanners: off, on or off,on, not ${opt.scanners}`);
+  return m === 'on';
+});
 const drainS = Number(opt['drain-timeout']);
 const env: LoadEnv = { sharedDir: opt.shared, cacheDir: opt['cache-dir'], users: 100, rcptPattern: 'u{n}@bench.test' };
 const SLUICE = { domain: 'bench.test', users: 100, password: 'pw', keep: opt.keep };
@@ -63,6 +72,8 @@ const jsonlPath = join(opt.out, `bench-${stamp}.jsonl`);
 const mdPath = join(opt.out, `bench-${stamp}.md`);
 const records: RunRecord[] = [];
 let current: BenchSluice | undefined;
+/** clamd and rspamd for the `--scanners on` runs: one of each for the whole bench. */
+let scanners: { clamd: RunningClamd; rspamd: RunningRspamd } | undefined;
 
 function log(line: string): void {
   console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
@@ -94,9 +105,10 @@ function sluiceFields(server: ServerSide, accepted: number, tStart: number) {
   };
 }
 
-/** A fresh Sluice, warmed up (not measured), then `body`, then stopped. */
-async function withFreshSluice<T>(size: string, body: (s: BenchSluice) => Promise<T>): Promise<T> {
-  const s = await BenchSluice.start(SLUICE);
+/** A fresh Sluice (with the scanners configured when `scan`), warmed up (not measured), then `body`, then stopped. */
+async function withFreshSluice<T>(size: string, scan: boolean, body: (s: BenchSluice) => Promise<T>): Promise<T> {
+  const serverEnv: Record<string, string> = scan && scanners ? { SLUICE_SCAN_CLAMD: scanners.clamd.address, SLUICE_SCAN_RSPAMD: scanners.rspamd.url } : {};
+  const s = await BenchSluice.start(SLUICE, serverEnv);
   current = s;
   try {
     const warm = Number(opt.warmup);
@@ -110,8 +122,8 @@ async function withFreshSluice<T>(size: string, body: (s: BenchSluice) => Promis
   }
 }
 
-async function sluiceLoad(spec: LoadSpec, rep: number): Promise<RunRecord> {
-  return withFreshSluice(spec.size, async (s) => {
+async function sluiceLoad(spec: LoadSpec, rep: number, scan: boolean): Promise<RunRecord> {
+  return withFreshSluice(spec.size, scan, async (s) => {
     const { load, server } = await s.measure(
       () => smtpLoad(env, s.smtpPort, spec, ['--server-pidfile', s.pidFile], `sluice-${spec.size}-c${spec.concurrency}`).then((r) => ({ ...r, accepted: r.record.accepted })),
       spec.messages,
@@ -120,7 +132,7 @@ async function sluiceLoad(spec: LoadSpec, rep: number): Promise<RunRecord> {
     );
     const rec = load.record;
     return {
-      server: 'sluice', kind: 'load', ...spec, rep, at: new Date().toISOString(),
+      server: scan ? 'sluice+scan' : 'sluice', kind: 'load', ...spec, rep, at: new Date().toISOString(),
       accepted: rec.accepted, failed: rec.failed, acceptedPerS: rec.accepted_per_s,
       clientP50Ms: rec.data_latency.p50_ms, clientP99Ms: rec.data_latency.p99_ms,
       machineBusyCores: rec.cpu_send.machine_busy_cores,
@@ -146,7 +158,7 @@ async function postfixLoad(spec: LoadSpec, rep: number): Promise<RunRecord> {
 }
 
 async function sluicePaced(spec: LoadSpec, rate: number, rep: number): Promise<RunRecord> {
-  return withFreshSluice(spec.size, async (s) => {
+  return withFreshSluice(spec.size, false, async (s) => {
     const { load, server } = await s.measure(() => pacedSend(env, s.smtpPort, spec, rate), spec.messages, pollMs, drainS);
     return {
       server: 'sluice', kind: 'half-peak', ...spec, rep, at: new Date().toISOString(), targetRate: rate,
@@ -175,6 +187,11 @@ async function main(): Promise<void> {
   ];
   const anchor = new Anchor(env.sharedDir, join(opt.out, `anchor-${stamp}.log`));
   if (withPostfix) facts.push(await anchor.up());
+  if (scannerModes.includes(true)) {
+    const [clamd, rspamd] = await Promise.all([startClamd(), startRspamd()]);
+    scanners = { clamd, rspamd };
+    facts.push(`scanners on: clamd ${clamd.address} (a one-signature test database: a full ClamAV database costs more per scan), rspamd ${rspamd.url} (stock rules, no network)`);
+  }
   for (const f of facts) log(f);
   process.on('SIGINT', () => {
     void (current?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
@@ -184,12 +201,17 @@ async function main(): Promise<void> {
       for (const size of sizes) {
         for (const concurrency of concurrencies) {
           const spec = { size, concurrency, messages };
-          if (withSluice) await attempt('sluice', spec, rep, { server: 'sluice', kind: 'load' }, () => sluiceLoad(spec, rep));
+          if (withSluice) {
+            for (const scan of scannerModes) {
+              const server = scan ? 'sluice+scan' : 'sluice';
+              await attempt(server, spec, rep, { server, kind: 'load' }, () => sluiceLoad(spec, rep, scan));
+            }
+          }
           if (withPostfix) await attempt('postfix+dovecot', spec, rep, { server: 'postfix-dovecot', kind: 'load' }, () => postfixLoad(spec, rep));
         }
       }
     }
-    if (withSluice && !opt['no-half-peak']) {
+    if (withSluice && scannerModes.includes(false) && !opt['no-half-peak']) {
       for (let rep = 1; rep <= reps; rep++) {
         for (const size of sizes) {
           const peaks = concurrencies.map((c) => median(records.filter((r) => r.server === 'sluice' && r.kind === 'load' && r.size === size && r.concurrency === c).map((r) => r.e2ePerS)));
@@ -202,6 +224,7 @@ async function main(): Promise<void> {
     }
   } finally {
     if (withPostfix) await anchor.down();
+    await Promise.all([scanners?.clamd.stop(), scanners?.rspamd.stop()]);
   }
 
   const md = [
@@ -215,6 +238,9 @@ async function main(): Promise<void> {
     '',
     loadTable(records, sizes, concurrencies),
     '',
+    records.some((r) => r.server === 'sluice+scan')
+      ? `## Sluice with the scanners off and on\n\nclamd and rspamd configured (\`--scanners on\`): every message is virus-scanned (raw and each attachment) and spam-checked (rspamd /checkv2 plus the built-in checks). CPU is Sluice's process tree only, not the scanners'.\n\n${scannersTable(records, sizes, concurrencies)}\n`
+      : '',
     records.some((r) => r.kind === 'half-peak') ? `## Sluice at half its peak end-to-end rate\n\n${halfPeakTable(records, sizes)}\n` : '',
     `Records: ${jsonlPath}`,
   ].join('\n');

@@ -45,7 +45,8 @@ export class BenchSluice {
     private readonly keep: boolean,
   ) {}
 
-  static async start(options: SluiceOptions): Promise<BenchSluice> {
+  /** `env`: more SLUICE_* settings for the server (e.g. the scanners' addresses). */
+  static async start(options: SluiceOptions, env: Record<string, string> = {}): Promise<BenchSluice> {
     const dataDir = mkdtempSync(join(tmpdir(), 'sluice-bench-data-'));
     const store = new SqliteMailStore({ path: join(dataDir, 'mail.db') });
     try {
@@ -55,7 +56,7 @@ export class BenchSluice {
     } finally {
       await store.close();
     }
-    const server = await startSluice({ dataDir });
+    const server = await startSluice({ dataDir, env });
     return new BenchSluice(server, dataDir, options.keep ?? false);
   }
 
