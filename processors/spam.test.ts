@@ -5,7 +5,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dkimSign } from 'mailauth';
-import { spamProcessor, JUNK_KEYWORD, decide, headerFindings } from './spam.ts';
+import { spamProcessor, JUNK_KEYWORD, authservId, decide, headerFindings } from './spam.ts';
 import { parseProcessor } from './parse.ts';
 import { RetryableError } from './processor.ts';
 import type { MailReceived, ParsedMail } from '../schemas/types.ts';
@@ -112,6 +112,29 @@ describe('spam stage: sender authentication', () => {
     expect(mail.received.mailbox).toBe('Junk');
     expect(mail.received.flags).toContain(JUNK_KEYWORD);
     expect(stored).toMatch(/^X-Spam-Status: Yes, score=13 .*DMARC_POLICY_REJECT=10/m);
+  });
+
+  it('deletes Authentication-Results fields that claim this server (RFC 8601 §5) and keeps other servers\' ones', async () => {
+    const forged = [
+      'Authentication-Results: MX.Sluice.Test (forged);',
+      '  dkim=pass header.d=example.org',
+      'Authentication-Results: relay.example.net; spf=pass smtp.mailfrom=example.org',
+      'Authentication-Results: mx.sluice.test 1; dmarc=pass',
+    ].join('\r\n');
+    const { stored, mail } = await run(`${forged}\r\n${message('about the forged results', 'forged')}`, { remoteAddress: '192.0.2.7' }, scan(false));
+    const fields = stored.split('\r\n\r\n')[0].match(/^Authentication-Results:.*(\r\n[ \t].*)*/gim) ?? [];
+    expect(fields).toHaveLength(2);
+    expect(fields[0]).toMatch(/^Authentication-Results: mx\.sluice\.test;[^]*spf=fail/); // ours, on top
+    expect(fields[1]).toBe('Authentication-Results: relay.example.net; spf=pass smtp.mailfrom=example.org');
+    expect(stored).not.toMatch(/forged\)|dkim=pass header\.d|dmarc=pass/);
+    expect(mail.headers).not.toMatch(/mx\.sluice\.test 1; dmarc=pass/);
+    expect(mail.headers).toMatch(/relay\.example\.net/);
+  });
+
+  it('reads the authserv-id past comments and a version (RFC 8601 §2.2)', () => {
+    expect(authservId(' (c) Example.COM (x) 1; spf=pass')).toBe('example.com');
+    expect(authservId('example.com;none')).toBe('example.com');
+    expect(authservId('')).toBe('');
   });
 
   it('leaves mail that did not come over SMTP as it is', async () => {

@@ -13,6 +13,9 @@
  *    message was accepted with `250` already, so even `reject` lands in Junk: a bounce now
  *    would be backscatter. `X-Spam-Status:` says why.
  *
+ * Authentication-Results fields that arrive claiming this server's authserv-id are forgeries
+ * (a sender's own `dkim=pass`): they are deleted from the stored message (RFC 8601 §5).
+ *
  * rspamd unreachable → `RetryableError` (the mail waits; it is not delivered unchecked).
  * DNS failures are not retried: mailauth reports them as `temperror` (RFC 8601 §2.7.1).
  */
@@ -24,6 +27,8 @@ import type { ParsedMail } from '../schemas/types.ts';
 import { ScannerUnavailableError, type SpamVerdict } from '../connectors/scan/scanner.ts';
 import type { ScanResources, SpamPolicy } from '../connectors/scan/resources.ts';
 import { addHeaders } from './mime/add-headers.ts';
+import { dropHeaderFields, withoutComments } from './mime/headers.ts';
+import { headerBlock } from './mime/read-message.ts';
 import { spamProbability, tokenize, type BayesStore } from '../connectors/scan/bayes.ts';
 
 const configSchema = z.object({});
@@ -97,6 +102,26 @@ export function decide(findings: readonly Finding[], rspamd: SpamVerdict | null,
   return { spam, score, findings: all, rspamdAction: rspamd?.action ?? null };
 }
 
+/**
+ * The authserv-id of an Authentication-Results value (RFC 8601 §2.2: `authserv-id [ CFWS
+ * authres-version ] ( no-result / 1*resinfo )`), lowercase; '' when there is none.
+ */
+export function authservId(value: string): string {
+  return withoutComments(value).trim().split(/[\s;]/, 1)[0].toLowerCase();
+}
+
+/**
+ * RFC 8601 §5: an MTA MUST delete the Authentication-Results fields that claim its own
+ * authserv-id but came from outside its trust boundary. Mail reaching this stage came from an
+ * SMTP peer, so every such field is a forgery. `mail.headers` follows the bytes.
+ */
+export function dropForgedAuthResults(raw: Buffer, mail: ParsedMail, hostname: string): { raw: Buffer; mail: ParsedMail; dropped: number } {
+  const own = hostname.toLowerCase();
+  const out = dropHeaderFields(raw, (f) => f.name === 'authentication-results' && authservId(f.value) === own);
+  if (out.dropped === 0) return { raw, mail, dropped: 0 };
+  return { raw: out.raw, mail: { ...mail, headers: headerBlock(out.raw) }, dropped: out.dropped };
+}
+
 function statusField(d: SpamDecision, policy: SpamPolicy): string {
   const tests = d.findings.map((f) => `${f.rule}=${f.score}`).join(',') || 'none';
   return `X-Spam-Status: ${d.spam ? 'Yes' : 'No'}, score=${d.score} required=${policy.threshold} tests=${tests}`;
@@ -149,7 +174,9 @@ export const spamProcessor: ProcessorDefinition<SpamConfig, ParsedMail, ParsedMa
         // mailauth's block: Received-SPF and Authentication-Results (RFC 8601 §2.2), CRLF-separated.
         const authFields = auth.headers.split(/\r?\n(?![ \t])/).filter((f) => f.trim() !== '');
         const fields = [...authFields, statusField(decision, policy), `X-Spam-Score: ${decision.score}`];
-        let out = await addHeaders(blobs, mail, fields, raw);
+        const cleaned = dropForgedAuthResults(raw, mail, scan.hostname);
+        if (cleaned.dropped > 0) logger.warn({ ingressId: received.ingressId, userId: received.userId, fields: cleaned.dropped }, 'spam: deleted Authentication-Results claiming this server (RFC 8601 §5)');
+        let out = await addHeaders(blobs, cleaned.mail, fields, cleaned.raw);
         if (decision.spam && out.received.mailbox === 'INBOX') {
           const flags = out.received.flags.includes(JUNK_KEYWORD) ? out.received.flags : [...out.received.flags, JUNK_KEYWORD];
           out = { ...out, received: { ...out.received, mailbox: 'Junk', flags } };

@@ -69,6 +69,42 @@ export function parseHeaderFields(raw: Buffer, start: number, end: number, wante
   return fields;
 }
 
+/**
+ * The message without the top-level header fields `drop` picks (each field with its folded
+ * continuation lines, RFC 5322 §2.2.3); every other byte is kept as it was. `dropped` counts
+ * the fields removed; with none, `raw` itself is returned.
+ */
+export function dropHeaderFields(raw: Buffer, drop: (field: HeaderField) => boolean): { raw: Buffer; dropped: number } {
+  const { headerEnd } = findHeaderSection(raw, 0, raw.length);
+  const kept: Buffer[] = [];
+  let dropped = 0;
+  let keptFrom = 0;
+  let at = 0;
+  while (at < headerEnd) {
+    // One field: its first line and the continuation lines (starting with WSP) after it.
+    let end = at;
+    do {
+      const eol = raw.subarray(end, headerEnd).indexOf(LF);
+      end = eol < 0 ? headerEnd : end + eol + 1;
+    } while (end < headerEnd && (raw[end] === 0x20 || raw[end] === 0x09));
+    const [field] = parseHeaderFields(raw, at, end);
+    if (field && drop(field)) {
+      kept.push(raw.subarray(keptFrom, at));
+      keptFrom = end;
+      dropped++;
+    }
+    at = end;
+  }
+  if (dropped === 0) return { raw, dropped };
+  kept.push(raw.subarray(keptFrom));
+  return { raw: Buffer.concat(kept), dropped };
+}
+
+/** A structured field value with its RFC 5322 §3.2.2 comments removed. */
+export function withoutComments(value: string): string {
+  return stripComments(value);
+}
+
 export interface ContentType {
   /** Lowercase `type/subtype`. */
   readonly type: string;
