@@ -42,8 +42,8 @@ describe('EmbeddedLog', () => {
   let dir: string;
   let file: string;
   const logs: EmbeddedLog[] = [];
-  const open = (lingerMs?: number): EmbeddedLog => {
-    const log = new EmbeddedLog({ path: file, lingerMs });
+  const open = (lingerMs?: number, lockSpinMs?: number): EmbeddedLog => {
+    const log = new EmbeddedLog({ path: file, lingerMs, lockSpinMs });
     logs.push(log);
     return log;
   };
@@ -86,6 +86,33 @@ describe('EmbeddedLog', () => {
     expect((await log.read('out', 0, 0, 10)).map((r) => r.value.toString())).toEqual(['a-out']);
   });
 
+  it('fsyncs every transaction holding a produce, and not one of consumer commits only (a stage commit is made durable by the next fsync)', async () => {
+    const log = open();
+    await log.ensureTopics([{ name: 'in', partitions: 1 }, { name: 'out', partitions: 1 }]);
+    await log.produce([rec('in', 'k', 'a'), rec('in', 'k', 'b')]);
+    const consumer = await log.consumer('g', ['in']);
+    const [a, b] = await consumer.poll(10, 1000);
+    const durable = (): number => log.stats().durableTransactions;
+    let before = durable();
+    await consumer.commit([rec('out', 'k', 'a-out')], [{ topic: 'in', partition: 0, offset: a.offset + 1 }]);
+    expect(durable() - before).toBe(0);
+    // Committed and visible all the same, to this connection and to another one.
+    expect(await log.committed('g', 'in')).toEqual([1]);
+    const other = new Database(file, { readonly: true });
+    try {
+      expect(other.prepare('SELECT count(*) AS n FROM records WHERE topic = ?').get('out')).toEqual({ n: 1 });
+    } finally {
+      other.close();
+    }
+    // A commit that shares its transaction with a produce is fsynced with it.
+    before = durable();
+    await Promise.all([consumer.commit([], [{ topic: 'in', partition: 0, offset: b.offset + 1 }]), log.produce([rec('in', 'k', 'c')])]);
+    expect(durable() - before).toBe(1);
+    before = durable();
+    await log.produce([rec('in', 'k', 'd')]);
+    expect(durable() - before).toBe(1);
+  });
+
   it('lingerMs gathers calls from several ticks into one transaction', async () => {
     const log = open(1000);
     await log.ensureTopics([{ name: 't', partitions: 1 }]);
@@ -124,7 +151,8 @@ describe('EmbeddedLog', () => {
   });
 
   it('while another connection holds the write lock, a group commit waits on the event loop (not blocking it), gathering later calls', async () => {
-    const log = open();
+    // A spin window longer than the test, so a slow machine cannot push it into the blocking wait.
+    const log = open(undefined, 60_000);
     await log.ensureTopics([{ name: 't', partitions: 1 }]);
     const other = new Database(file);
     try {

@@ -1,6 +1,17 @@
 /**
- * The embedded durable log: Kafka-shaped topics on one SQLite file (WAL, every commit fsynced),
- * so that one machine needs no broker.
+ * The embedded durable log: Kafka-shaped topics on one SQLite file (WAL), so that one machine
+ * needs no broker.
+ *
+ * Durability: a transaction holding a `produce()` (an SMTP 250, a client's command, a CLI's
+ * append) is fsynced before any of its promises settle (synchronous=FULL). A transaction of
+ * `Consumer.commit()` calls only — a stage's outputs and input offsets — is not fsynced on its
+ * own (synchronous=NORMAL): it is atomic and survives the process being killed (the WAL is in
+ * the OS's cache), and it becomes durable with the next fsynced commit or checkpoint. A power cut
+ * can therefore roll back the newest stage commits (a suffix of the WAL, never a hole); the
+ * stages then run those records again, which every stage allows already (sinks are idempotent
+ * and durable on their own, outputs derive from inputs: DESIGN.md §1.3). Nothing acknowledged
+ * is in such a commit, and it spares one fsync per stage per batch — e.g. on the path of an IMAP
+ * STORE, whose answer waits for the command's append and the store's write, not the events' commit.
  *
  * Group commit: `produce()` and `Consumer.commit()` calls made within `lingerMs` (0 = until the
  * next `setImmediate`) are queued and written in one BEGIN IMMEDIATE transaction — one fsync
@@ -30,6 +41,8 @@ export interface EmbeddedLogOptions {
   readonly path: string;
   /** How long to gather produce/commit calls into one transaction; 0 = the current tick only. */
   readonly lingerMs?: number;
+  /** How long a group commit retries a taken write lock on the event loop before it blocks (default 20 ms). */
+  readonly lockSpinMs?: number;
 }
 
 export interface EmbeddedLogStats {
@@ -37,15 +50,19 @@ export interface EmbeddedLogStats {
   readonly transactions: number;
   /** Records appended by this instance. */
   readonly records: number;
+  /** Of `transactions`, those fsynced at commit (synchronous=FULL: they held a produce()). */
+  readonly durableTransactions: number;
 }
 
 /** How long a group commit retries a taken write lock on the event loop before it blocks. */
 const LOCK_SPIN_MS = 20;
 
+
 export class EmbeddedLog implements Log {
   private readonly db: Db;
   private readonly st: Statements;
   private readonly lingerMs: number;
+  private readonly lockSpinMs: number;
   private readonly topicCache = new Map<string, TopicState>();
   /** `data_version` when the cache was loaded; -1 = reload before use. */
   private cacheVersion = -1;
@@ -58,12 +75,17 @@ export class EmbeddedLog implements Log {
   private closed = false;
   /** When the queued batch first found the write lock taken (undefined: not waiting). */
   private lockWaitSince: number | undefined;
-  private counts = { transactions: 0, records: 0 };
+  private counts = { transactions: 0, records: 0, durableTransactions: 0 };
+  /** The connection's `synchronous` setting now (it cannot change inside a transaction). */
+  private synchronous: 'FULL' | 'NORMAL' = 'FULL';
+  /** A commit since the last fsync was not fsynced: `close()` checkpoints so it is. */
+  private unsynced = false;
 
   constructor(options: EmbeddedLogOptions) {
     this.db = openLogDatabase(options.path);
     this.st = prepareStatements(this.db);
     this.lingerMs = Math.max(0, options.lingerMs ?? 0);
+    this.lockSpinMs = Math.max(0, options.lockSpinMs ?? LOCK_SPIN_MS);
     this.host = {
       partitionEnds: (topic) => this.st.ends.all(topic),
       committedOffsets: (group, topic) => this.committedNow(group, topic),
@@ -81,6 +103,7 @@ export class EmbeddedLog implements Log {
 
   async ensureTopics(specs: readonly TopicSpec[]): Promise<void> {
     this.assertOpen();
+    this.setSynchronous('FULL');
     for (const spec of specs) {
       if (!spec.name || typeof spec.name !== 'string') throw new Error('topic name must be a non-empty string');
       if (!Number.isInteger(spec.partitions) || spec.partitions < 1) {
@@ -176,6 +199,7 @@ export class EmbeddedLog implements Log {
 
   async enforceRetention(now: number = Date.now()): Promise<number> {
     this.assertOpen();
+    this.setSynchronous('FULL');
     return this.write(() => {
       let deleted = 0;
       for (const topic of this.st.allTopics.all()) {
@@ -196,6 +220,9 @@ export class EmbeddedLog implements Log {
     this.closed = true;
     for (const consumer of [...this.consumers]) await consumer.close();
     for (const waiter of [...this.waiters]) waiter.wake();
+    // The WAL is fsynced before a checkpoint copies it, so stage commits made since the last
+    // fsync are durable once this process is gone (closing the last connection checkpoints too).
+    if (this.unsynced) this.db.pragma('wal_checkpoint(PASSIVE)');
     this.db.close();
   }
 
@@ -219,14 +246,15 @@ export class EmbeddedLog implements Log {
    * connection (the other thread, another process) holds the write lock, the batch waits on the
    * next turns of the event loop rather than in SQLite's busy handler, which sleeps a millisecond
    * or more at a time and blocks this thread meanwhile; calls made during the wait join the batch.
-   * After `LOCK_SPIN_MS` (or when closing) it waits blocking, up to the busy timeout.
+   * After `lockSpinMs` (or when closing) it waits blocking, up to the busy timeout.
    */
   private flush(blocking = false): void {
     this.cancelFlush?.();
     this.cancelFlush = undefined;
     if (this.queue.length === 0) return;
     const waited = this.lockWaitSince === undefined ? 0 : performance.now() - this.lockWaitSince;
-    const locked = !blocking && waited < LOCK_SPIN_MS ? this.tryBegin() : null;
+    this.setSynchronous(this.queue.some((item) => item.kind === 'produce') ? 'FULL' : 'NORMAL');
+    const locked = !blocking && waited < this.lockSpinMs ? this.tryBegin() : null;
     if (locked === false) {
       this.lockWaitSince ??= performance.now();
       const handle = setImmediate(() => this.flush());
@@ -287,6 +315,24 @@ export class EmbeddedLog implements Log {
     }
   }
 
+  /** Sets `synchronous` for the next transaction (SQLite refuses to change it inside one). */
+  private setSynchronous(level: 'FULL' | 'NORMAL'): void {
+    if (this.synchronous === level || this.db.inTransaction) return;
+    this.db.pragma(`synchronous = ${level}`);
+    this.synchronous = level;
+  }
+
+  /** Counts a committed transaction, and whether it was fsynced. */
+  private countCommit(): void {
+    this.counts.transactions++;
+    if (this.synchronous === 'FULL') {
+      this.counts.durableTransactions++;
+      this.unsynced = false;
+    } else {
+      this.unsynced = true;
+    }
+  }
+
   /** BEGIN IMMEDIATE if the write lock is free now: true (the transaction is open) or false (busy). */
   private tryBegin(): boolean {
     this.st.noBusyWait.get();
@@ -311,14 +357,14 @@ export class EmbeddedLog implements Log {
       if (this.db.inTransaction) this.st.rollback.run();
       throw error;
     }
-    this.counts.transactions++;
+    this.countCommit();
     return value;
   }
 
   /** One BEGIN IMMEDIATE transaction (waits up to the busy timeout for another writer). */
   private write<T>(body: () => T): T {
     const value = this.db.transaction(body).immediate();
-    this.counts.transactions++;
+    this.countCommit();
     return value;
   }
 
