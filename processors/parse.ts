@@ -45,7 +45,7 @@ export const parseProcessor: ProcessorDefinition<ParseConfig, MailReceived, Pars
         const received = record.value;
         const raw = await resources.blobs.get(received.rawBlob);
         const fields = await readMessage(raw, { maxTextBytes: config.maxTextBytes });
-        return [{ key: record.key, value: { received, ...fields } }];
+        return [{ key: record.key, value: { received, addedHeaders: '', ...fields } }];
       },
     };
   },

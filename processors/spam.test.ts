@@ -5,6 +5,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dkimSign } from 'mailauth';
+import { storedBytes } from './mime/add-headers.ts';
 import { spamProcessor, JUNK_KEYWORD, authservId, decide, headerFindings } from './spam.ts';
 import { parseProcessor } from './parse.ts';
 import { RetryableError } from './processor.ts';
@@ -82,7 +83,8 @@ async function run(raw: string, envelope: Partial<MailReceived>, scanResources: 
   const stage = spamProcessor.create({}, { ...res, scan: scanResources });
   const out = await stage.process(inputRecord('mail.parsed', received.userId, parsed.value as ParsedMail));
   expect(out).toHaveLength(1);
-  return { mail: out[0].value, stored: (await res.blobs.get(out[0].value.received.rawBlob)).toString('utf8') };
+  const mail = out[0].value;
+  return { mail, stored: storedBytes(mail, await res.blobs.get(mail.received.rawBlob)).toString('utf8') };
 }
 
 const authResults = (stored: string): string => /^Authentication-Results: [^]*?\r\n(?![ \t])/m.exec(stored)?.[0] ?? '';
@@ -99,6 +101,10 @@ describe('spam stage: sender authentication', () => {
     expect(mail.received.mailbox).toBe('INBOX');
     expect(mail.received.flags).not.toContain(JUNK_KEYWORD);
     expect(stored).toMatch(/^X-Spam-Status: No,/m);
+    // The fields travel on the record; the raw message is not copied (split-attachments writes it once).
+    expect(mail.addedHeaders).toMatch(/^Authentication-Results: mx\.sluice\.test;/m);
+    expect(stored.endsWith((await res.blobs.get(mail.received.rawBlob)).toString('utf8'))).toBe(true);
+    expect(stored.startsWith(mail.addedHeaders)).toBe(true);
   });
 
   it('junks a message whose DKIM signature fails from a DMARC p=reject domain, saying why', async () => {

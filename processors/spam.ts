@@ -176,7 +176,9 @@ export const spamProcessor: ProcessorDefinition<SpamConfig, ParsedMail, ParsedMa
         const fields = [...authFields, statusField(decision, policy), `X-Spam-Score: ${decision.score}`];
         const cleaned = dropForgedAuthResults(raw, mail, scan.hostname);
         if (cleaned.dropped > 0) logger.warn({ ingressId: received.ingressId, userId: received.userId, fields: cleaned.dropped }, 'spam: deleted Authentication-Results claiming this server (RFC 8601 §5)');
-        let out = await addHeaders(blobs, cleaned.mail, fields, cleaned.raw);
+        // The rare forged field costs a rewritten copy; the added fields travel on the record.
+        const base = cleaned.dropped > 0 ? { ...cleaned.mail, received: { ...received, rawBlob: await blobs.put(cleaned.raw), size: cleaned.raw.length } } : mail;
+        let out = addHeaders(base, fields);
         if (decision.spam && out.received.mailbox === 'INBOX') {
           const flags = out.received.flags.includes(JUNK_KEYWORD) ? out.received.flags : [...out.received.flags, JUNK_KEYWORD];
           out = { ...out, received: { ...out.received, mailbox: 'Junk', flags } };

@@ -57,6 +57,25 @@ async function composedCorpus(): Promise<HardCase[]> {
 }
 
 describe('split-attachments stage', () => {
+  it('stores the header fields earlier stages added on top of the raw bytes, written once, with or without cuts', async () => {
+    for (const bodySize of [10, 200 * 1024]) {
+      const raw = Buffer.from(`From: a@example.org\r\nSubject: s\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b\r\nContent-Type: application/octet-stream\r\n\r\n${'x'.repeat(bodySize)}\r\n--b--\r\n`);
+      const rawBlob = await res.blobs.put(raw);
+      const received = receivedFor(rawBlob, raw.length, `ing-added-${bodySize}`);
+      const [parsed] = await parseProcessor.create(parseProcessor.spec.config.parse({}), res).process(inputRecord('mail.received', received.userId, received));
+      const added = 'X-Sluice-Virus-Scan: clean (clamd)\r\nAuthentication-Results: mx.sluice.test;\r\n spf=none\r\n';
+      const split = splitAttachmentsProcessor.create(splitAttachmentsProcessor.spec.config.parse({ threshold: '128KiB' }), res);
+      const [out] = await split.process(inputRecord<ParsedMail>('mail.scanned', parsed.key, { ...(parsed.value as ParsedMail), addedHeaders: added }));
+      const d = out.value.deliver!;
+      const stored = await readMessageBytes(res.blobs, { skeletonBlob: d.skeletonBlob, parts: d.parts });
+      expect(stored.toString('latin1')).toBe(added + raw.toString('latin1'));
+      expect(d.size).toBe(stored.length);
+      expect(d.skeletonBlob).not.toBe(rawBlob);
+      expect(d.parts).toHaveLength(bodySize > 1024 ? 1 : 0);
+      expect((await res.blobs.get(rawBlob)).equals(raw)).toBe(true); // the raw message itself is left as it came
+    }
+  });
+
   it('has the spec the topology expects and reads byte sizes', () => {
     expect(splitAttachmentsProcessor.name).toBe('split-attachments');
     expect(splitAttachmentsProcessor.spec.input).toBe('ParsedMail');

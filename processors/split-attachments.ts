@@ -3,7 +3,8 @@
  * `threshold` (the encoded bytes as transmitted) go to the blob store on their own — content-
  * addressed, so the same attachment in many messages is stored once — and the rest of the
  * message, the skeleton, is stored beside them. The output is the `deliver` command for the
- * store stage; `readMessageBytes(blobs, { skeletonBlob, parts })` gives back the exact raw bytes.
+ * store stage; `readMessageBytes(blobs, { skeletonBlob, parts })` gives back the exact bytes
+ * stored: the header fields earlier stages added (`addedHeaders`) on top of the raw message.
  *
  * Deterministic: the same input record gives the same command (ids derive from the ingress id
  * and the recipient, blob ids from the bytes), so a replay after a crash changes nothing.
@@ -12,6 +13,7 @@ import { z } from 'zod';
 import type { ProcessorDefinition } from './processor.ts';
 import type { MailboxCommand, ParsedMail, SplitPart } from '../schemas/types.ts';
 import { byteSize } from './mime/byte-size.ts';
+import { storedBytes } from './mime/add-headers.ts';
 import { leafParts, scanParts } from './mime/part-ranges.ts';
 import type { PartRange } from './mime/part-ranges.ts';
 
@@ -67,9 +69,9 @@ export const splitAttachmentsProcessor: ProcessorDefinition<SplitAttachmentsConf
       async process(record) {
         const parsed = record.value;
         const received = parsed.received;
-        const raw = await blobs.get(received.rawBlob);
+        const raw = storedBytes(parsed, await blobs.get(received.rawBlob));
         const cuts = rangesToSplit(raw, config.threshold);
-        let skeletonBlob = received.rawBlob;
+        let skeletonBlob = parsed.addedHeaders === '' ? received.rawBlob : '';
         const parts: SplitPart[] = [];
         if (cuts.length > 0) {
           const { skeleton, offsets } = cutOut(raw, cuts);
@@ -78,6 +80,8 @@ export const splitAttachmentsProcessor: ProcessorDefinition<SplitAttachmentsConf
             parts.push({ offset: offsets[i], length: bytes.length, blob: await blobs.put(bytes) });
           }
           skeletonBlob = await blobs.put(skeleton);
+        } else if (skeletonBlob === '') {
+          skeletonBlob = await blobs.put(raw); // the stages' header fields on top: written here, once
         }
         const messageKey = `${received.ingressId}:${received.recipient.toLowerCase()}`;
         const command: MailboxCommand = {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { virusProcessor } from './virus.ts';
+import { storedBytes } from './mime/add-headers.ts';
 import { parseProcessor } from './parse.ts';
 import { RetryableError } from './processor.ts';
 import type { ParsedMail } from '../schemas/types.ts';
@@ -68,9 +69,9 @@ describe('virus stage', () => {
 
     const clean = await parsed(await composed('a harmless file of the same size, near enough ..........', 'the tool'), 'ing-clean');
     const [out] = await run(clean, scanner);
-    const stored = await res.blobs.get(out.value.received.rawBlob);
+    const stored = storedBytes(out.value, await res.blobs.get(out.value.received.rawBlob));
     expect(stored.toString('latin1')).toMatch(/^X-Sluice-Virus-Scan: clean \(clamd 127\.0\.0\.1:\d+\)\r\n/);
-    expect(out.value.received.size).toBe(stored.length);
+    expect(out.value.received.size + Buffer.byteLength(out.value.addedHeaders)).toBe(stored.length); // size: the raw message's
     expect(out.value.headers.startsWith('X-Sluice-Virus-Scan: clean')).toBe(true);
     expect(await quarantine.get('ing-clean:bob@example.test')).toBeNull();
   });
@@ -92,7 +93,7 @@ describe('virus stage', () => {
   it('marks mail not scanned when no clamd is configured', async () => {
     const mail = await parsed(await composed(EICAR, 'unscanned'), 'ing-none');
     const [out] = await run(mail, null);
-    expect((await res.blobs.get(out.value.received.rawBlob)).toString('latin1')).toMatch(/^X-Sluice-Virus-Scan: not scanned /);
+    expect(storedBytes(out.value, await res.blobs.get(out.value.received.rawBlob)).toString('latin1')).toMatch(/^X-Sluice-Virus-Scan: not scanned /);
   });
 
   it('throws RetryableError while clamd is unreachable (nothing goes on unscanned)', async () => {

@@ -58,10 +58,11 @@ export const virusProcessor: ProcessorDefinition<VirusConfig, ParsedMail, Parsed
         if (mail.received.source !== 'smtp') return [{ key: record.key, value: mail }];
         const scanner = scan.virus;
         if (!scanner) {
-          const out = await addHeaders(blobs, mail, [`${VIRUS_SCAN_HEADER}: not scanned (no virus scanner configured: scan.clamd)`]);
+          const out = addHeaders(mail, [`${VIRUS_SCAN_HEADER}: not scanned (no virus scanner configured: scan.clamd)`]);
           return [{ key: record.key, value: out }];
         }
         if (!scan.quarantine) throw new Error('virus stage: a virus scanner without a quarantine');
+        // The bytes as they arrived: the fields earlier stages add (addedHeaders) are our own.
         const raw = await blobs.get(mail.received.rawBlob);
         let verdict: VirusVerdict;
         try {
@@ -83,7 +84,7 @@ export const virusProcessor: ProcessorDefinition<VirusConfig, ParsedMail, Parsed
           logger.warn({ messageKey, viruses: verdict.viruses }, 'virus: infected message quarantined');
           return [];
         }
-        const out = await addHeaders(blobs, mail, [`${VIRUS_SCAN_HEADER}: clean (${scanner.name})`], raw);
+        const out = addHeaders(mail, [`${VIRUS_SCAN_HEADER}: clean (${scanner.name})`]);
         return [{ key: record.key, value: out }];
       },
     };

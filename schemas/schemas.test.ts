@@ -152,7 +152,7 @@ const received: MailReceived = {
 };
 const parsed: ParsedMail = {
   received, messageId: '<m1@example.test>', inReplyTo: null, references: ['<m0@example.test>'], subject: 'Hi',
-  from: [address], to: [address], cc: [], date: 1_700_000_000_000, headers: 'Subject: Hi\nFrom: Alice <alice@example.test>', text: 'Hello',
+  from: [address], to: [address], cc: [], date: 1_700_000_000_000, addedHeaders: 'X-Sluice-Virus-Scan: clean\r\n', headers: 'Subject: Hi\nFrom: Alice <alice@example.test>', text: 'Hello',
   attachments: [{ filename: 'a.pdf', contentType: 'application/pdf', size: 10 }],
 };
 const command: MailboxCommand = {

@@ -36,6 +36,7 @@ export interface ParsedMail {
   to: AddressRecord[];
   cc: AddressRecord[];
   date: number | null;
+  addedHeaders: string;
   headers: string;
   text: string;
   attachments: AttachmentInfo[];

@@ -52,7 +52,7 @@ export const quarantineCommand: Command = {
       const log = new EmbeddedLog({ path: join(config.dataDir, 'log.db') });
       try {
         const now = Date.now();
-        const record = await addHeaders(blobs, entry.record, [`X-Sluice-Quarantine: released ${new Date(now).toISOString()}; found ${entry.viruses.join(', ')}`]);
+        const record = addHeaders(entry.record, [`X-Sluice-Quarantine: released ${new Date(now).toISOString()}; found ${entry.viruses.join(', ')}`]);
         await log.ensureTopics([{ name: topic.name, partitions: topic.partitions, retentionMs: topic.retentionMs }]);
         await log.produce([{ topic: topic.name, key: entry.userId, value: schemaType('ParsedMail').toBuffer(record), headers: { 'released-from-quarantine': entry.messageKey } }]);
         await quarantine.markReleased(which, now);

@@ -18,7 +18,7 @@ import { elideAttachmentBodies, sizesOfElided } from './elide-bodies.ts';
 import { addressListText } from '../../access/imap/mime/address.ts';
 
 /** What the parse stage reads: a ParsedMail without the envelope it carries along. */
-export type MessageFields = Omit<ParsedMail, 'received'>;
+export type MessageFields = Omit<ParsedMail, 'received' | 'addedHeaders'>;
 
 export interface ReadOptions {
   /** Cap of `text` in UTF-8 bytes. */
