@@ -90,8 +90,9 @@ describe('OpenSearchSearchIndex on its own terms', () => {
     const name = freshIndex();
     const index = await OpenSearchSearchIndex.open({ node, index: name });
     try {
-      // 80 distinct words that sort before alice's; a 50-term expansion of "invo" would miss hers.
-      const others = Array.from({ length: 80 }, (_, i) => doc(100 + i, 'bob@example.test', `invoice${String(i).padStart(3, '0')}`));
+      // More distinct words sorting before alice's than any expansion of "invo" takes (MAX_EXPANSIONS
+      // 1000, OpenSearch's default 50): only the indexed prefixes find hers.
+      const others = Array.from({ length: 1200 }, (_, i) => doc(10_000 + i, 'bob@example.test', `invoice${String(i).padStart(4, '0')}`));
       await index.index([...others, doc(1, 'alice@example.test', 'invoicezzz')]);
       const hits = await index.search({ userId: 'alice@example.test', terms: [{ field: 'body', value: 'invo' }] });
       expect(hits.map((h) => h.messageKey)).toEqual(['k1']);
