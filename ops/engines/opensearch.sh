@@ -56,8 +56,12 @@ opensearch__healthy() {
   curl -fsS -o /dev/null --max-time 5 "$OPENSEARCH_URL/_cluster/health?wait_for_status=yellow&timeout=2s" 2>/dev/null
 }
 
+# A JVM that exited does not come back: stop waiting at once.
 opensearch__wait_alive() {
-  stack_pid_alive "$OPENSEARCH_PID" || { stack_log "opensearch: the JVM exited; see $OPENSEARCH_LOG"; tail -20 "$OPENSEARCH_LOG" >&2 2>/dev/null; return 2; }
+  if ! stack_pid_alive "$OPENSEARCH_PID"; then
+    tail -20 "$OPENSEARCH_LOG" >&2 2>/dev/null
+    stack_die "opensearch: the JVM exited before it was ready; see $OPENSEARCH_LOG"
+  fi
   opensearch__healthy
 }
 
