@@ -117,6 +117,23 @@ describe('OpenSearchSearchIndex on its own terms', () => {
     }
   });
 
+  it('loses nothing when batches are cut into many bulk requests (bulkBytes)', async () => {
+    const name = freshIndex();
+    // About 2.5 kB a document: three documents a request, every request waiting for its refresh.
+    const index = await OpenSearchSearchIndex.open({ node, index: name, bulkBytes: 8000 });
+    try {
+      const docs = Array.from({ length: 12 }, (_, i) => doc(i + 1, 'dave@example.test', `chunked ${'x'.repeat(1000)} ${i}`));
+      await index.index(docs);
+      expect((await index.indexedUids('dave@example.test', 1)).size).toBe(12);
+      await index.relocate(docs.map((d) => ({ messageKey: d.messageKey, mailboxId: 2, uid: d.uid })));
+      expect((await index.search({ userId: 'dave@example.test', mailboxId: 2, terms: [{ field: 'body', value: 'chunked' }] })).length).toBe(12);
+      await index.remove(docs.map((d) => d.messageKey));
+      expect((await index.search({ userId: 'dave@example.test', terms: [] })).length).toBe(0);
+    } finally {
+      await index.close();
+    }
+  });
+
   it('refuses an index made with another mapping version', async () => {
     const name = freshIndex();
     await admin.indices.create({ index: name, body: { mappings: { _meta: { sluice_mapping: 0 } } } });

@@ -47,6 +47,8 @@ export interface OpenSearchSearchIndexOptions {
   readonly refreshInterval?: string;
   /** How writes become visible before they resolve; default `wait_for` (see the header). */
   readonly refresh?: 'wait_for' | 'true';
+  /** Bulk requests are cut at about this many bytes; default 16 MiB (OpenSearch refuses over 100 MB). */
+  readonly bulkBytes?: number;
   /** Per-request timeout; default 30 s. */
   readonly requestTimeoutMs?: number;
 }
@@ -62,6 +64,12 @@ const WORD_FIELDS: Record<Exclude<SearchField, 'text'>, string> = {
 /** Prefix expansions of a last word longer than the indexed prefixes (PREFIX_MAX_CHARS). */
 const MAX_EXPANSIONS = 1000;
 const PAGE = 1000;
+
+/** One bulk action: its NDJSON lines and a guess at their size. */
+interface BulkOp {
+  readonly lines: readonly object[];
+  readonly bytes: number;
+}
 
 interface Hit {
   readonly _id: string;
@@ -80,11 +88,13 @@ export class OpenSearchSearchIndex implements SearchIndex {
   private readonly client: Client;
   private readonly name: string;
   private readonly refresh: 'wait_for' | 'true';
+  private readonly bulkBytes: number;
   private closed = false;
 
   private constructor(private readonly options: OpenSearchSearchIndexOptions) {
     this.name = options.index ?? 'sluice-mail';
     this.refresh = options.refresh ?? 'wait_for';
+    this.bulkBytes = options.bulkBytes ?? 16 * 1024 * 1024;
     this.client = new Client({ node: options.node, requestTimeout: options.requestTimeoutMs ?? 30_000, maxRetries: 2 });
   }
 
@@ -102,18 +112,13 @@ export class OpenSearchSearchIndex implements SearchIndex {
 
   async index(docs: readonly SearchDocument[]): Promise<void> {
     this.assertOpen();
-    const ops: object[] = [];
-    for (const doc of docs) {
-      const stored = storedDocument(doc);
-      ops.push({ index: { _index: this.name, _id: stored.key, routing: stored.user_id } }, indexedDocument(stored));
-    }
-    await this.bulk(ops);
+    await this.bulk(docs.map((doc) => this.indexOp(storedDocument(doc))));
   }
 
   async remove(messageKeys: readonly string[]): Promise<void> {
     this.assertOpen();
     const found = await this.locate(messageKeys, false);
-    await this.bulk([...found.values()].map((hit) => ({ delete: { _index: this.name, _id: hit._id, routing: hit._routing } })));
+    await this.bulk([...found.values()].map((hit) => ({ lines: [{ delete: { _index: this.name, _id: hit._id, routing: hit._routing } }], bytes: 256 })));
   }
 
   async search(query: SearchQuery): Promise<SearchHit[]> {
@@ -180,10 +185,10 @@ export class OpenSearchSearchIndex implements SearchIndex {
   async relocate(moves: readonly Relocation[]): Promise<void> {
     this.assertOpen();
     const found = await this.locate(moves.map((m) => m.messageKey), true);
-    const ops: object[] = [];
+    const ops: BulkOp[] = [];
     for (const m of moves) {
       const hit = found.get(m.messageKey);
-      if (hit) ops.push(...this.placed(hit, m.messageKey, m.mailboxId, m.uid));
+      if (hit) ops.push(this.placed(hit, m.messageKey, m.mailboxId, m.uid));
     }
     await this.bulk(ops);
   }
@@ -191,10 +196,10 @@ export class OpenSearchSearchIndex implements SearchIndex {
   async copy(copies: readonly DocumentCopy[]): Promise<void> {
     this.assertOpen();
     const found = await this.locate(copies.map((c) => c.fromKey), true);
-    const ops: object[] = [];
+    const ops: BulkOp[] = [];
     for (const c of copies) {
       const hit = found.get(c.fromKey);
-      if (hit) ops.push(...this.placed(hit, c.toKey, c.mailboxId, c.uid)); // toKey = fromKey: a move
+      if (hit) ops.push(this.placed(hit, c.toKey, c.mailboxId, c.uid)); // toKey = fromKey: a move
     }
     await this.bulk(ops);
   }
@@ -241,9 +246,8 @@ export class OpenSearchSearchIndex implements SearchIndex {
    * The bulk operation writing a found document (with `_source`) as `key` at a new place, whole:
    * a partial update would rebuild it from `_source`, which lacks the trigram columns.
    */
-  private placed(hit: Hit, key: string, mailboxId: number, uid: number): object[] {
-    const doc: StoredDocument = { ...(hit._source as StoredDocument), key, mailbox_id: mailboxId, uid };
-    return [{ index: { _index: this.name, _id: key, routing: doc.user_id } }, indexedDocument(doc)];
+  private placed(hit: Hit, key: string, mailboxId: number, uid: number): BulkOp {
+    return this.indexOp({ ...(hit._source as StoredDocument), key, mailbox_id: mailboxId, uid });
   }
 
   /** The documents of these keys, wherever they are routed (with `_source` when asked). */
@@ -287,10 +291,27 @@ export class OpenSearchSearchIndex implements SearchIndex {
     }
   }
 
-  /** One bulk request (none when empty); any failed item fails the call. */
-  private async bulk(ops: readonly object[]): Promise<void> {
-    if (ops.length === 0) return;
-    const response = await this.client.bulk({ body: [...ops], refresh: this.refresh });
+  /**
+   * Bulk requests (none when empty), each of about `bulkBytes` at most, in order; any failed
+   * item fails the call. Each request waits for its refresh (see the header).
+   */
+  private async bulk(ops: readonly BulkOp[]): Promise<void> {
+    let body: object[] = [];
+    let bytes = 0;
+    for (const op of ops) {
+      if (body.length > 0 && bytes + op.bytes > this.bulkBytes) {
+        await this.bulkRequest(body);
+        body = [];
+        bytes = 0;
+      }
+      body.push(...op.lines);
+      bytes += op.bytes;
+    }
+    if (body.length > 0) await this.bulkRequest(body);
+  }
+
+  private async bulkRequest(body: object[]): Promise<void> {
+    const response = await this.client.bulk({ body, refresh: this.refresh });
     if (!response.body.errors) return;
     for (const item of response.body.items as Record<string, BulkItemResult>[]) {
       for (const [action, result] of Object.entries(item)) {
@@ -299,6 +320,12 @@ export class OpenSearchSearchIndex implements SearchIndex {
         }
       }
     }
+  }
+
+  private indexOp(doc: StoredDocument): BulkOp {
+    const text = doc.headers.length + doc.body.length + doc.attachments.length + doc.subject.length + doc.from.length + doc.to.length + doc.cc.length;
+    // The raw fields and their folded twins in `sub`, as JSON (UTF-16 length, a fair guess).
+    return { lines: [{ index: { _index: this.name, _id: doc.key, routing: doc.user_id } }, indexedDocument(doc)], bytes: 2 * text + 512 };
   }
 }
 
