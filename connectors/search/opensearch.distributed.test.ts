@@ -3,7 +3,9 @@
  * (or `ops/stack up opensearch`) starts. Run with `npm run test:distributed`; SLUICE_OPENSEARCH_URL
  * overrides the node. No node answering fails the run: it never skips.
  *
- * Each test gets an index of its own (`sluice-test-<pid>-<random>`), deleted afterwards.
+ * Each test gets an index of its own (`sluice-test-<pid>-<random>`), deleted afterwards. The
+ * contract runs on three primary shards, so a write addressed with the wrong routing would land
+ * on another shard than the document's and show up as a stale or doubled hit.
  */
 import { randomBytes } from 'node:crypto';
 import { Client } from '@opensearch-project/opensearch';
@@ -40,11 +42,11 @@ describe('an OpenSearch node answers', () => {
 
 runSearchIndexConformance('opensearch', async () => {
   const index = freshIndex();
-  const opened = [await OpenSearchSearchIndex.open({ node, index })];
+  const opened = [await OpenSearchSearchIndex.open({ node, index, shards: 3 })];
   return {
     index: opened[0],
     reopen: async () => {
-      const again = await OpenSearchSearchIndex.open({ node, index });
+      const again = await OpenSearchSearchIndex.open({ node, index, shards: 3 });
       opened.push(again);
       return again;
     },
