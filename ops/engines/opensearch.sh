@@ -6,7 +6,9 @@
 #   HTTP       http://127.0.0.1:19200 (no TLS, no security plugin: loopback only)
 #   transport  127.0.0.1:19300
 #   cluster    `sluice`, one node (discovery.type single-node: green at once, no bootstrap wait)
-#   heap       1 GiB (SLUICE_OPENSEARCH_HEAP), G1; the JVM exits on OutOfMemoryError
+#   heap       1 GiB (SLUICE_OPENSEARCH_HEAP), G1; the JVM exits on OutOfMemoryError. Direct
+#              memory is capped at half the heap and Netty is tuned as OpenSearch's own launcher
+#              does (its jvm.options and JvmErgonomics): about 1.7 GiB resident in all.
 #   Java       $SLUICE_OPENSEARCH_JAVA_HOME, else the `java` on PATH if it is 17–21, else
 #              /usr/lib/jvm/java-17-openjdk-* (OpenSearch 2.19 supports 11–21; its modules want 17)
 #
@@ -39,6 +41,16 @@ OPENSEARCH_URL="http://$OPENSEARCH_HOST:$OPENSEARCH_HTTP_PORT"
 # The compiled launcher, one directory per version of its source (an edit recompiles it).
 opensearch__launcher_dir() {
   echo "$OPENSEARCH_HOME/launcher-$(sha256sum "$OPENSEARCH_SRC" | cut -c1-12)"
+}
+
+# Half the heap in MiB (OpenSearch's JvmErgonomics gives direct memory that much).
+opensearch__half_heap_mb() {
+  local n="${OPENSEARCH_HEAP%[gGmM]}" unit="${OPENSEARCH_HEAP: -1}"
+  [[ "$n" =~ ^[0-9]+$ ]] || { echo 512; return; }
+  case "$unit" in
+    g | G) echo $((n * 512)) ;;
+    *) echo $((n / 2)) ;;
+  esac
 }
 
 # The JDK the node runs on (see the header); fails when there is none of 17–21.
@@ -112,6 +124,9 @@ opensearch_up() {
     [[ -n "${OPENSEARCH_JAVA_HOME:-}" ]] || OPENSEARCH_JAVA_HOME="$(opensearch__java_home)" || stack_die "opensearch: no Java 17–21 found"
     stack_start_daemon "$OPENSEARCH_PID" "$OPENSEARCH_LOG" \
       "$OPENSEARCH_JAVA_HOME/bin/java" "-Xms$OPENSEARCH_HEAP" "-Xmx$OPENSEARCH_HEAP" -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError \
+      "-XX:MaxDirectMemorySize=$(opensearch__half_heap_mb)m" -XX:-OmitStackTraceInFastThrow \
+      -Dio.netty.noUnsafe=true -Dio.netty.noKeySetOptimization=true -Dio.netty.recycler.maxCapacityPerThread=0 \
+      -Dio.netty.allocator.numDirectArenas=0 -Djna.nosys=true \
       -Djava.io.tmpdir="$OPENSEARCH_STATE/tmp" -Djava.awt.headless=true -Dfile.encoding=UTF-8 \
       -Dlog4j2.formatMsgNoLookups=true -Dlog4j.shutdownHookEnabled=false \
       -cp "$(opensearch__launcher_dir):$OPENSEARCH_HOME/lib/*" OpenSearchLauncher \
