@@ -8,7 +8,8 @@
 #   cluster    `sluice`, one node (discovery.type single-node: green at once, no bootstrap wait)
 #   heap       1 GiB (SLUICE_OPENSEARCH_HEAP), G1; the JVM exits on OutOfMemoryError. Direct
 #              memory is capped at half the heap and Netty is tuned as OpenSearch's own launcher
-#              does (its jvm.options and JvmErgonomics): about 1.7 GiB resident in all.
+#              does (its jvm.options and JvmErgonomics): at most about 1.7 GiB resident
+#              (0.7 GiB measured after the contract tests).
 #   Java       $SLUICE_OPENSEARCH_JAVA_HOME, else the `java` on PATH if it is 17–21, else
 #              /usr/lib/jvm/java-17-openjdk-* (OpenSearch 2.19 supports 11–21; its modules want 17)
 #
