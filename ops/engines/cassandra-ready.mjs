@@ -2,6 +2,7 @@
 // a real CQL query (SELECT release_version FROM system.local) over the native protocol with the
 // project's own driver (cassandra-driver). Prints the release version and exits 0 when it is
 // answered; exits 1 (reason on stderr) when it is not. One attempt: the caller loops.
+import process from 'node:process';
 import cassandra from 'cassandra-driver';
 
 const [host = '127.0.0.1', port = '19042'] = process.argv.slice(2);

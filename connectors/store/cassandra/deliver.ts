@@ -1,0 +1,106 @@
+/**
+ * `MailStore.deliver` on Cassandra. Idempotent by message key: a key found in `message_keys` is
+ * answered from what is stored. A new message takes its folder's UIDNEXT and HIGHESTMODSEQ + 1
+ * (RFC 9051 §2.3.1.1, RFC 7162 §3.1) — read from the folder row once per call and advanced in
+ * memory: the store stage is the only writer — and is written with the advanced folder row in
+ * one logged batch, so the counters and the rows they count land together or not at all.
+ */
+import type { DeliverRequest, DeliverResult } from '../store.ts';
+import { checkNewMailboxName, mailboxName, storedFlags } from '../sqlite/names.ts';
+import type { Cql, Statement } from './cql.ts';
+import type { BoxState, MailboxTable } from './mailboxes.ts';
+import { UserBoxes } from './mailboxes.ts';
+import type { MessageRecord, MessageTable } from './messages.ts';
+import { isSeen, toStored } from './messages.ts';
+import type { ThreadIndex } from './threads.ts';
+
+export class Deliveries {
+  constructor(
+    private readonly cql: Cql,
+    private readonly boxes: MailboxTable,
+    private readonly messages: MessageTable,
+    private readonly threads: ThreadIndex,
+    private readonly userExists: (userId: string) => Promise<boolean>,
+  ) {}
+
+  async deliver(requests: readonly DeliverRequest[]): Promise<DeliverResult[]> {
+    const users = new Map<string, UserBoxes>();
+    const results: DeliverResult[] = [];
+    for (const request of requests) results.push(await this.one(request, users));
+    return results;
+  }
+
+  private async one(request: DeliverRequest, users: Map<string, UserBoxes>): Promise<DeliverResult> {
+    const existing = await this.messages.byKey(request.messageKey);
+    if (existing) {
+      const boxes = await this.userBoxes(existing.userId, users);
+      return { created: false, message: toStored(existing, boxes?.byId(existing.mailboxId)?.name ?? '') };
+    }
+    const userId = request.userId.toLowerCase();
+    const boxes = await this.userBoxes(userId, users);
+    if (!boxes) throw new Error(`cannot deliver ${request.messageKey}: unknown user ${userId}`);
+    const out: Statement[] = [];
+    const target = await this.targetMailbox(boxes, mailboxName(request.mailbox), out);
+
+    const threadId = await this.threads.assign(
+      { userId, messageKey: request.messageKey, messageId: request.messageId, inReplyTo: request.inReplyTo, references: request.references },
+      out,
+    );
+    const flags = storedFlags(request.flags);
+    const record: MessageRecord = {
+      messageKey: request.messageKey,
+      userId,
+      mailboxId: target.id,
+      uid: target.uidNext,
+      modseq: target.highestModseq + 1,
+      threadId,
+      flags,
+      receivedAt: request.receivedAt,
+      size: request.size,
+      body: request.body,
+      messageId: request.messageId,
+      inReplyTo: request.inReplyTo,
+      references: request.references,
+      subject: request.subject,
+      from: request.from,
+      to: request.to,
+      cc: request.cc,
+      date: request.date,
+    };
+    target.uidNext += 1;
+    target.highestModseq += 1;
+    target.messages += 1;
+    target.size += record.size;
+    if (!isSeen(flags)) target.unseen += 1;
+    boxes.touch(target);
+    out.push(...this.messages.insert(record), ...boxes.drain());
+    await this.cql.batch(out);
+    return { created: true, message: toStored(record, target.name) };
+  }
+
+  private async userBoxes(userId: string, users: Map<string, UserBoxes>): Promise<UserBoxes | null> {
+    let boxes = users.get(userId);
+    if (!boxes) {
+      if (!(await this.userExists(userId))) return null;
+      boxes = await UserBoxes.load(this.boxes, userId);
+      users.set(userId, boxes);
+    }
+    return boxes;
+  }
+
+  /**
+   * The folder a delivery goes to; a name the user does not have yet (an imported folder) is
+   * created — with its missing superiors when the name is a valid hierarchy — and subscribed,
+   * as IMAP APPEND's [TRYCREATE] would let a client do (RFC 9051 §6.3.12).
+   */
+  private async targetMailbox(boxes: UserBoxes, name: string, out: Statement[]): Promise<BoxState> {
+    const found = boxes.get(name);
+    if (found) return found;
+    if (!name.trim() || name.length > 1000) return boxes.get('INBOX')!;
+    const checked = checkNewMailboxName(name);
+    if ('name' in checked && checked.name === name) await boxes.createParents(name, true, out);
+    const box = await boxes.create(name, null, out);
+    out.push(this.boxes.subscribe(boxes.userId, name, true));
+    return box;
+  }
+}
