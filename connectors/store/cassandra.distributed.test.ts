@@ -66,6 +66,31 @@ describe('CassandraMailStore specifics', () => {
     }
   });
 
+  it('applies a change larger than one batch whole (renaming an INBOX of 260 messages)', async () => {
+    const store = await CassandraMailStore.open(options);
+    try {
+      const domain = `d${randomBytes(5).toString('hex')}.test`;
+      await store.addDomain(domain);
+      const user = await store.addUser(`dan@${domain}`, 'h');
+      const delivered = await store.deliver(Array.from({ length: 260 }, (_, i) => ({
+        messageKey: `${domain}:bulk-${i}`, userId: user.id, mailbox: 'INBOX', flags: i % 2 ? ['\\Seen'] : [], receivedAt: 1_700_000_000_000 + i,
+        size: 100, body: { skeletonBlob: 'a'.repeat(64), parts: [] }, messageId: `<m${i}@x>`, inReplyTo: i > 0 ? `<m${i - 1}@x>` : null,
+        references: [], subject: `s${i}`, from: [{ name: 'B', address: `b@${domain}` }], to: [], cc: [], date: null,
+      })));
+      expect(delivered[259].message.uid).toBe(260);
+      expect(new Set(delivered.map((d) => d.message.threadId)).size).toBe(1);
+      const [renamed] = await store.apply([{ kind: 'renameMailbox', commandId: `${domain}:r`, userId: user.id, from: 'INBOX', to: 'Old' }]);
+      expect(renamed.kind).toBe('mailboxChanged');
+      expect(await store.mailbox(user.id, 'Old')).toMatchObject({ messages: 260, unseen: 130, size: 26_000, uidNext: 261 });
+      expect(await store.mailbox(user.id, 'INBOX')).toMatchObject({ messages: 0, unseen: 0, size: 0, uidNext: 261 });
+      const old = (await store.mailbox(user.id, 'Old'))!;
+      expect((await store.summaries(old.id)).map((s) => s.uid)).toEqual(Array.from({ length: 260 }, (_, i) => i + 1));
+      expect((await store.message(`${domain}:bulk-7`))?.mailbox).toBe('Old');
+    } finally {
+      await store.close();
+    }
+  });
+
   it('keeps a message in the unread table until \\Seen is set, then in the read table', async () => {
     const store = await CassandraMailStore.open(options);
     const client = new cassandra.Client({ contactPoints, localDataCenter: 'datacenter1', keyspace: options.keyspace });

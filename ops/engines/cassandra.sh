@@ -149,6 +149,10 @@ commitlog_segment_size: 32MiB
 storage_compatibility_mode: NONE
 # A loopback test node: no snapshot on every TRUNCATE/DROP (the contract tests empty tables often).
 auto_snapshot: false
+# The mail store writes a delivery or a change as one logged batch (all or nothing); a message
+# with long address lists makes a batch larger than the 5/50 KiB defaults.
+batch_size_warn_threshold: 64KiB
+batch_size_fail_threshold: 1024KiB
 concurrent_reads: 16
 concurrent_writes: 16
 concurrent_counter_writes: 16

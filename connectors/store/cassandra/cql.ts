@@ -13,11 +13,44 @@ export interface Statement {
 }
 
 /**
- * Statements per logged batch: a batch is applied all or nothing (Cassandra's batch log), so a
- * delivery or a change is one batch; an unusually large change (deleting a folder of thousands
- * of messages) is cut into batches of this size, each atomic, the command's record in the last.
+ * Limits of one logged batch: a batch is applied all or nothing (Cassandra's batch log), so a
+ * delivery or a change is one batch; an unusually large change (renaming an INBOX of thousands
+ * of messages) is cut into batches, each atomic, in order, the command's record in the last —
+ * a replay after a crash in between finishes the change. The byte limit stays under the node's
+ * `batch_size_fail_threshold` (ops/engines/cassandra.sh sets 1 MiB; Cassandra's default is 50 KiB).
  */
-const MAX_BATCH = 200;
+const MAX_BATCH_STATEMENTS = 200;
+const MAX_BATCH_BYTES = 256 * 1024;
+
+/** Roughly the bytes a statement writes (its parameters). */
+function weight(params: readonly unknown[]): number {
+  let n = 16;
+  for (const p of params) {
+    if (typeof p === 'string') n += p.length;
+    else if (Array.isArray(p)) n += p.reduce((a: number, x: unknown) => a + String(x).length + 4, 0);
+    else n += 8;
+  }
+  return n;
+}
+
+/** Statements cut into batches by count and size, in order. */
+export function chunks(statements: readonly Statement[]): Statement[][] {
+  const out: Statement[][] = [];
+  let current: Statement[] = [];
+  let bytes = 0;
+  for (const s of statements) {
+    const w = weight(s.params);
+    if (current.length > 0 && (current.length >= MAX_BATCH_STATEMENTS || bytes + w > MAX_BATCH_BYTES)) {
+      out.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(s);
+    bytes += w;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}
 
 export const LOCAL_QUORUM = cassandra.types.consistencies.localQuorum;
 export const LOCAL_SERIAL = cassandra.types.consistencies.localSerial;
@@ -64,8 +97,7 @@ export class Cql {
 
   /** Writes as logged batches (all or nothing each), in order. */
   async batch(statements: readonly Statement[]): Promise<void> {
-    for (let i = 0; i < statements.length; i += MAX_BATCH) {
-      const chunk = statements.slice(i, i + MAX_BATCH);
+    for (const chunk of chunks(statements)) {
       if (chunk.length === 1) {
         await this.execute(chunk[0].query, chunk[0].params);
         continue;

@@ -14,6 +14,9 @@ import type { MessageRecord, MessageTable } from './messages.ts';
 import { isSeen, toStored } from './messages.ts';
 import type { ThreadIndex } from './threads.ts';
 
+/** Users whose deliveries of one call are written at the same time. */
+const USERS_AT_ONCE = 16;
+
 export class Deliveries {
   constructor(
     private readonly cql: Cql,
@@ -23,10 +26,28 @@ export class Deliveries {
     private readonly userExists: (userId: string) => Promise<boolean>,
   ) {}
 
+  /**
+   * Each user's requests in order, one at a time (UIDs follow the log order); different users'
+   * at once (their rows share no partition and no counter), at most `USERS_AT_ONCE` of them.
+   */
   async deliver(requests: readonly DeliverRequest[]): Promise<DeliverResult[]> {
     const users = new Map<string, UserBoxes>();
-    const results: DeliverResult[] = [];
-    for (const request of requests) results.push(await this.one(request, users));
+    const results: DeliverResult[] = new Array<DeliverResult>(requests.length);
+    const byUser = new Map<string, number[]>();
+    requests.forEach((r, i) => {
+      const id = r.userId.toLowerCase();
+      byUser.set(id, [...(byUser.get(id) ?? []), i]);
+    });
+    const queues = [...byUser.values()];
+    const worker = async () => {
+      for (let queue = queues.shift(); queue; queue = queues.shift()) {
+        for (const i of queue) results[i] = await this.one(requests[i], users);
+      }
+    };
+    // Every worker finishes before a failure is reported: no write goes on behind the caller's back.
+    const settled = await Promise.allSettled(Array.from({ length: Math.min(USERS_AT_ONCE, queues.length) }, worker));
+    const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failure) throw failure.reason;
     return results;
   }
 

@@ -8,7 +8,8 @@
  * from a global counter, so that no cross-user counter becomes a hot row every store process
  * contends for, and a replay of the log gives the same id for the same folder. Uniqueness across
  * all users is made sure by the one lightweight transaction here: `INSERT … IF NOT EXISTS` on
- * `mailbox_ids`; on a collision (about one in 10^15 per pair) the next attempt is hashed.
+ * `mailbox_ids`; on a collision (about one in 10^15 per pair) the next attempt is hashed. The id
+ * row of a deleted folder stays, so an id is never given twice.
  */
 import { createHash } from 'node:crypto';
 import type { types } from 'cassandra-driver';
@@ -62,6 +63,9 @@ export function mailboxId(userId: string, name: string, uidValidity: number, att
 }
 
 export class MailboxTable {
+  /** id → owner: never changes and ids are never reused (a deleted folder's id row stays), so it is cached. */
+  private readonly owners = new Map<number, string>();
+
   constructor(private readonly cql: Cql) {}
 
   /** A user's folders (rows with no id are the static column's placeholder row: skipped). */
@@ -72,8 +76,13 @@ export class MailboxTable {
   }
 
   async ownerOf(id: number): Promise<string | null> {
+    const cached = this.owners.get(id);
+    if (cached !== undefined) return cached;
     const row = await this.cql.row('SELECT user_id FROM mailbox_ids WHERE id = ?', [id]);
-    return row ? String(row.get('user_id')) : null;
+    if (!row) return null;
+    if (this.owners.size > 100_000) this.owners.clear();
+    this.owners.set(id, String(row.get('user_id')));
+    return String(row.get('user_id'));
   }
 
   async subscriptions(userId: string): Promise<string[]> {
