@@ -268,13 +268,15 @@ export class CassandraMailStore implements MailStore {
   async changes(mailboxId: number, sinceModseq: number): Promise<MailboxChanges> {
     const box = await this.folder(mailboxId);
     if (!box) return { changed: [], expunged: [], highestModseq: 0 };
+    // Nothing above HIGHESTMODSEQ (an idle session's poll, or a caller that wants only the number): no scan.
+    if (sinceModseq >= box.highestModseq) return { changed: [], expunged: [], highestModseq: box.highestModseq };
     // The folder row was read first: rows written after it may show up too, never fewer than its HIGHESTMODSEQ covers.
     const [facts, expunged] = await Promise.all([
-      this.messageTable.facts(box.userId, box.id),
+      this.messageTable.changedSince(box.userId, box.id, sinceModseq),
       this.messageTable.expungedSince(box.userId, box.id, sinceModseq),
     ]);
     return {
-      changed: await this.stored(box, facts.filter((f) => f.modseq > sinceModseq)),
+      changed: await this.stored(box, facts),
       expunged,
       highestModseq: box.highestModseq,
     };

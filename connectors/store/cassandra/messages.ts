@@ -2,8 +2,8 @@
  * Message rows on Cassandra: reads (lean per-UID facts, full rows from the read or unread
  * table, a message by key) and the statements that write them. Every write of a message goes
  * to all its tables in the caller's logged batch: `message_uids` (IMAP's per-UID facts), the
- * full row in `read_messages` or `unread_messages` (by `\Seen`), `message_keys`, `message_ids`
- * and `thread_messages`.
+ * full row in `read_messages` or `unread_messages` (by `\Seen`), `message_modseqs`,
+ * `message_keys`, `message_ids` and `thread_messages`.
  *
  * A batch gives all its statements one timestamp, and a delete wins a tie with an insert of the
  * same primary key: the builders here never delete and insert one key in the same batch.
@@ -183,6 +183,7 @@ export class MessageTable {
         params: [m.userId, m.mailboxId, m.uid, m.messageKey, m.modseq, [...m.flags], seen, m.receivedAt, m.size],
       },
       this.insertFull(m),
+      this.indexModseq(m),
       {
         query: 'INSERT INTO message_keys (message_key, user_id, mailbox_id, uid) VALUES (?, ?, ?, ?)',
         params: [m.messageKey, m.userId, m.mailboxId, m.uid],
@@ -218,6 +219,7 @@ export class MessageTable {
     const out: Statement[] = [
       { query: 'DELETE FROM message_uids WHERE user_id = ? AND mailbox_id = ? AND uid = ?', params: [m.userId, m.mailboxId, m.uid] },
       this.removeFull(m, isSeen(m.flags)),
+      this.unindexModseq(m),
     ];
     if (!dropIndexes) return out;
     out.push({ query: 'DELETE FROM message_keys WHERE message_key = ?', params: [m.messageKey] });
@@ -251,6 +253,7 @@ export class MessageTable {
         params: [[...after.flags], seen, after.modseq, after.userId, after.mailboxId, after.uid],
       },
     ];
+    if (after.modseq !== before.modseq) out.push(this.unindexModseq(before), this.indexModseq(after));
     if (seen === isSeen(before.flags)) {
       out.push({
         query: `UPDATE ${fullTable(seen)} SET flags = ?, modseq = ? WHERE user_id = ? AND mailbox_id = ? AND received_at = ? AND uid = ?`,
@@ -262,6 +265,28 @@ export class MessageTable {
     return out;
   }
 
+  private indexModseq(m: MessageRecord): Statement {
+    return {
+      query: 'INSERT INTO message_modseqs (user_id, mailbox_id, modseq, uid) VALUES (?, ?, ?, ?)',
+      params: [m.userId, m.mailboxId, m.modseq, m.uid],
+    };
+  }
+
+  private unindexModseq(m: MessageRecord): Statement {
+    return {
+      query: 'DELETE FROM message_modseqs WHERE user_id = ? AND mailbox_id = ? AND modseq = ? AND uid = ?',
+      params: [m.userId, m.mailboxId, m.modseq, m.uid],
+    };
+  }
+
+  /** The facts of the messages of a folder with a MODSEQ above `sinceModseq`, in UID order. */
+  async changedSince(userId: string, mailboxId: number, sinceModseq: number): Promise<UidFacts[]> {
+    const rows = await this.cql.rows('SELECT uid FROM message_modseqs WHERE user_id = ? AND mailbox_id = ? AND modseq > ?', [userId, mailboxId, sinceModseq]);
+    if (rows.length === 0) return [];
+    // The per-UID row is the authority: an index row it contradicts is skipped.
+    return (await this.factsOf(userId, mailboxId, rows.map((r) => num(r.get('uid'))))).filter((f) => f.modseq > sinceModseq);
+  }
+
   /** A tombstone for VANISHED (RFC 7162 §3.2.10). */
   tombstone(userId: string, mailboxId: number, uid: number, modseq: number): Statement {
     return {
@@ -271,7 +296,7 @@ export class MessageTable {
   }
 
   async expungedSince(userId: string, mailboxId: number, sinceModseq: number): Promise<number[]> {
-    const rows = await this.cql.rows('SELECT uid, modseq FROM expunged WHERE user_id = ? AND mailbox_id = ?', [userId, mailboxId]);
-    return rows.filter((r) => num(r.get('modseq')) > sinceModseq).map((r) => num(r.get('uid')));
+    const rows = await this.cql.rows('SELECT uid FROM expunged WHERE user_id = ? AND mailbox_id = ? AND modseq > ?', [userId, mailboxId, sinceModseq]);
+    return rows.map((r) => num(r.get('uid'))).sort((a, b) => a - b);
   }
 }

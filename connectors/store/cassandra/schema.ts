@@ -39,6 +39,9 @@ const TABLES: readonly string[] = [
      user_id text, mailbox_id bigint, uid bigint, message_key text, modseq bigint, flags list<text>,
      seen boolean, received_at bigint, size bigint,
      PRIMARY KEY ((user_id), mailbox_id, uid))`,
+  // A folder's messages by MODSEQ: what changed since a MODSEQ (CONDSTORE/QRESYNC, RFC 7162) is one slice.
+  `CREATE TABLE IF NOT EXISTS message_modseqs (
+     user_id text, mailbox_id bigint, modseq bigint, uid bigint, PRIMARY KEY ((user_id), mailbox_id, modseq, uid))`,
   // The seed's "emails by folder, clustered by received time", split into read and unread.
   ...['unread_messages', 'read_messages'].map(
     (table) => `CREATE TABLE IF NOT EXISTS ${table} (
@@ -50,9 +53,10 @@ const TABLES: readonly string[] = [
   ),
   // A message by its key (idempotency of deliveries, `message()`): where it lives now.
   `CREATE TABLE IF NOT EXISTS message_keys (message_key text PRIMARY KEY, user_id text, mailbox_id bigint, uid bigint)`,
-  // Expunged UIDs with the MODSEQ of their expunge (RFC 7162 §3.2.10 VANISHED).
+  // Expunged UIDs by the MODSEQ of their expunge (RFC 7162 §3.2.10 VANISHED): a UID is never
+  // given twice in a folder, so it is expunged there at most once.
   `CREATE TABLE IF NOT EXISTS expunged (
-     user_id text, mailbox_id bigint, uid bigint, modseq bigint, PRIMARY KEY ((user_id), mailbox_id, uid))`,
+     user_id text, mailbox_id bigint, modseq bigint, uid bigint, PRIMARY KEY ((user_id), mailbox_id, modseq, uid))`,
   // Message-IDs of the user's stored messages (import de-duplication).
   `CREATE TABLE IF NOT EXISTS message_ids (
      user_id text, message_id text, message_key text, PRIMARY KEY ((user_id), message_id, message_key))`,
