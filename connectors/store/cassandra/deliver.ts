@@ -16,6 +16,8 @@ import type { ThreadIndex } from './threads.ts';
 
 /** Users whose deliveries of one call are written at the same time. */
 const USERS_AT_ONCE = 16;
+/** Message-key look-ups in flight at once before a call's deliveries. */
+const KEY_LOOKUPS_AT_ONCE = 64;
 
 export class Deliveries {
   constructor(
@@ -38,10 +40,11 @@ export class Deliveries {
       const id = r.userId.toLowerCase();
       byUser.set(id, [...(byUser.get(id) ?? []), i]);
     });
+    const stored = await this.storedKeys(requests);
     const queues = [...byUser.values()];
     const worker = async () => {
       for (let queue = queues.shift(); queue; queue = queues.shift()) {
-        for (const i of queue) results[i] = await this.one(requests[i], users);
+        for (const i of queue) results[i] = await this.one(requests[i], users, stored);
       }
     };
     // Every worker finishes before a failure is reported: no write goes on behind the caller's back.
@@ -51,8 +54,20 @@ export class Deliveries {
     return results;
   }
 
-  private async one(request: DeliverRequest, users: Map<string, UserBoxes>): Promise<DeliverResult> {
-    const existing = await this.messages.byKey(request.messageKey);
+  /** The keys of these requests that are stored already (a replay): looked up all at once, not one per delivery. */
+  private async storedKeys(requests: readonly DeliverRequest[]): Promise<Set<string>> {
+    const keys = [...new Set(requests.map((r) => r.messageKey))];
+    const stored = new Set<string>();
+    for (let i = 0; i < keys.length; i += KEY_LOOKUPS_AT_ONCE) {
+      await Promise.all(keys.slice(i, i + KEY_LOOKUPS_AT_ONCE).map(async (key) => {
+        if (await this.cql.row('SELECT message_key FROM message_keys WHERE message_key = ?', [key])) stored.add(key);
+      }));
+    }
+    return stored;
+  }
+
+  private async one(request: DeliverRequest, users: Map<string, UserBoxes>, stored: Set<string>): Promise<DeliverResult> {
+    const existing = stored.has(request.messageKey) ? await this.messages.byKey(request.messageKey) : null;
     if (existing) {
       const boxes = await this.userBoxes(existing.userId, users);
       return { created: false, message: toStored(existing, boxes?.byId(existing.mailboxId)?.name ?? '') };
@@ -96,6 +111,7 @@ export class Deliveries {
     boxes.touch(target);
     out.push(...this.messages.insert(record), ...boxes.drain());
     await this.cql.batch(out);
+    stored.add(record.messageKey);
     return { created: true, message: toStored(record, target.name) };
   }
 
