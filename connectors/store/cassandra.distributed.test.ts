@@ -4,6 +4,7 @@
  * fails these tests; it never skips them. Each run works in a keyspace of its own, dropped at
  * the end; each test in fresh domains and users.
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import cassandra from 'cassandra-driver';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -44,6 +45,11 @@ runMailStoreConformance('cassandra', async () => {
 });
 
 describe('CassandraMailStore specifics', () => {
+  it('runs on the node ops/engines/cassandra.sh started, which reports itself healthy', () => {
+    const status = execFileSync('bash', ['ops/engines/cassandra.sh', 'status'], { encoding: 'utf8' });
+    expect(status).toMatch(/^cassandra: up \(pid \d+, CQL 127\.0\.0\.1:19042 answers\)/);
+  });
+
   it('creates its keyspace with NetworkTopologyStrategy and the seed’s tables', async () => {
     const store = await CassandraMailStore.open(options);
     const client = new cassandra.Client({ contactPoints, localDataCenter: 'datacenter1' });
