@@ -126,20 +126,24 @@ export class CassandraMailStore implements MailStore {
     const domain = normalizeDomain(trimmed.slice(at + 1));
     if (!(await this.isLocalDomain(domain))) throw new Error(`domain ${domain} is not local`);
     return this.write(async () => {
+      if (await this.user(id)) throw new Error(`user ${id} already exists`);
+      // The folders first, the user row last: a user that exists has its folders, even after a
+      // crash in between (a second `user add` then finds the folders and makes only the row).
+      // Each mailbox its own UIDVALIDITY, so a later RENAME can never bring one back under an old name.
+      const boxes = await UserBoxes.load(this.boxes, id);
+      const out: Statement[] = [];
+      for (const box of DEFAULT_MAILBOXES) {
+        if (boxes.get(box.name)) continue;
+        await boxes.create(box.name, box.specialUse, out);
+        out.push(this.boxes.subscribe(id, box.name, true));
+      }
+      await this.cql.batch([...out, ...boxes.drain()]);
       const now = Date.now();
       const { applied } = await this.cql.lwt(
         'INSERT INTO users (id, address, password_hash, created_at, pop3_keep_mail) VALUES (?, ?, ?, ?, ?) IF NOT EXISTS',
         [id, trimmed, passwordHash, now, false],
       );
       if (!applied) throw new Error(`user ${id} already exists`);
-      // Each mailbox its own UIDVALIDITY, so a later RENAME can never bring one back under an old name.
-      const boxes = await UserBoxes.load(this.boxes, id);
-      const out: Statement[] = [];
-      for (const box of DEFAULT_MAILBOXES) {
-        if (!boxes.get(box.name)) await boxes.create(box.name, box.specialUse, out);
-        out.push(this.boxes.subscribe(id, box.name, true));
-      }
-      await this.cql.batch([...out, ...boxes.drain()]);
       return { id, address: trimmed, passwordHash, createdAt: now, pop3KeepMail: false };
     });
   }
