@@ -208,7 +208,7 @@ cassandra_up() {
     done
     local java
     java="$(cassandra__java)" || stack_die "cassandra: no Java 17 found"
-    mkdir -p "$CASSANDRA_CONF" "$CASSANDRA_STATE"/{data,commitlog,saved_caches,hints,cdc_raw,logs}
+    mkdir -p "$CASSANDRA_CONF/triggers" "$CASSANDRA_STATE"/{data,commitlog,saved_caches,hints,cdc_raw,logs}
     cassandra__write_jvm_options
     cassandra__write_yaml
     local -a opts
@@ -222,6 +222,7 @@ cassandra_up() {
       "-Dcassandra.config=file://$CASSANDRA_CONF/cassandra.yaml"
       "-Dcassandra.storagedir=$CASSANDRA_STATE"
       "-Dcassandra.logdir=$CASSANDRA_STATE/logs"
+      "-Dcassandra.triggers_dir=$CASSANDRA_CONF/triggers"
       "-Dlogback.configurationFile=$CASSANDRA_CONF/logback.xml"
       "-Dcassandra.jmx.local.port=$CASSANDRA_JMX_PORT"
       -Djava.rmi.server.hostname=127.0.0.1
