@@ -160,16 +160,16 @@ export class MessageTable {
   }
 
   /** Where a message key lives now, or null. */
-  async locate(messageKey: string): Promise<UidFacts | null> {
-    const key = await this.cql.row('SELECT user_id, mailbox_id, uid FROM message_keys WHERE message_key = ?', [messageKey]);
-    if (!key) return null;
-    const [facts] = await this.factsOf(String(key.get('user_id')), num(key.get('mailbox_id')), [num(key.get('uid'))]);
-    return facts && facts.messageKey === messageKey ? facts : null;
-  }
-
+  /** A message by key: its `message_keys` row names the full row, which is then read. */
   async byKey(messageKey: string): Promise<MessageRecord | null> {
-    const facts = await this.locate(messageKey);
-    return facts ? ((await this.records([facts]))[0] ?? null) : null;
+    const key = await this.cql.row('SELECT user_id, mailbox_id, uid, received_at, seen FROM message_keys WHERE message_key = ?', [messageKey]);
+    if (!key) return null;
+    const row = await this.cql.row(
+      `SELECT * FROM ${fullTable(key.get('seen') === true)} WHERE user_id = ? AND mailbox_id = ? AND received_at = ? AND uid = ?`,
+      [key.get('user_id'), key.get('mailbox_id'), key.get('received_at'), key.get('uid')],
+    );
+    const record = row ? toRecord(row) : null;
+    return record && record.messageKey === messageKey ? record : null;
   }
 
   // — statements —
@@ -185,8 +185,8 @@ export class MessageTable {
       this.insertFull(m),
       this.indexModseq(m),
       {
-        query: 'INSERT INTO message_keys (message_key, user_id, mailbox_id, uid) VALUES (?, ?, ?, ?)',
-        params: [m.messageKey, m.userId, m.mailboxId, m.uid],
+        query: 'INSERT INTO message_keys (message_key, user_id, mailbox_id, uid, received_at, seen) VALUES (?, ?, ?, ?, ?, ?)',
+        params: [m.messageKey, m.userId, m.mailboxId, m.uid, m.receivedAt, seen],
       },
     ];
     if (keepIndexes) return out;
@@ -261,6 +261,7 @@ export class MessageTable {
       });
     } else {
       out.push(this.removeFull(before, !seen), this.insertFull(after));
+      out.push({ query: 'UPDATE message_keys SET seen = ? WHERE message_key = ?', params: [seen, after.messageKey] });
     }
     return out;
   }

@@ -51,8 +51,10 @@ const TABLES: readonly string[] = [
      PRIMARY KEY ((user_id), mailbox_id, received_at, uid))
      WITH CLUSTERING ORDER BY (mailbox_id ASC, received_at DESC, uid DESC)`,
   ),
-  // A message by its key (idempotency of deliveries, `message()`): where it lives now.
-  `CREATE TABLE IF NOT EXISTS message_keys (message_key text PRIMARY KEY, user_id text, mailbox_id bigint, uid bigint)`,
+  // A message by its key (idempotency of deliveries, `message()`): where it lives now — the full
+  // row's whole primary key and table (`seen`), so one more read fetches it.
+  `CREATE TABLE IF NOT EXISTS message_keys (
+     message_key text PRIMARY KEY, user_id text, mailbox_id bigint, uid bigint, received_at bigint, seen boolean)`,
   // Expunged UIDs by the MODSEQ of their expunge (RFC 7162 §3.2.10 VANISHED): a UID is never
   // given twice in a folder, so it is expunged there at most once.
   `CREATE TABLE IF NOT EXISTS expunged (
