@@ -17,11 +17,17 @@ stack_log() { printf '[stack] %s\n' "$*" >&2; }
 stack_die() { printf '[stack] error: %s\n' "$*" >&2; exit 1; }
 stack_port_open() { (exec 3<>"/dev/tcp/${2:-127.0.0.1}/$1") 2>/dev/null; }
 stack_pid_alive() { [[ -s "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# stack_wait SECONDS WHAT CHECK… — runs CHECK every second until it succeeds; gives up after
+# SECONDS (1), or at once when CHECK returns 2 (the engine's process is gone: waiting is futile).
 stack_wait() {
-  local seconds="$1" what="$2"
+  local seconds="$1" what="$2" rc
   shift 2
   local deadline=$((SECONDS + seconds))
-  until "$@"; do
+  while true; do
+    rc=0
+    "$@" || rc=$?
+    ((rc == 0)) && return 0
+    if ((rc == 2)); then stack_log "$what: the process exited"; return 2; fi
     if ((SECONDS >= deadline)); then stack_log "$what: not ready after ${seconds}s"; return 1; fi
     sleep 1
   done
