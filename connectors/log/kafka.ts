@@ -27,8 +27,9 @@
  * @platformatic/dynamic-buffer and @platformatic/wasm-utils declare Node ≥ 22.19 (npm warns) but
  * are plain JavaScript and WebAssembly that run on Node 20 (this suite runs on 20.20). Its own
  * group consumer does not drop the records of aborted transactions under read_committed, hence
- * the fetch path of our own; and record headers must be given as a Map of Buffers (a plain object
- * made `send` hang).
+ * the fetch path of our own; a new producer must say so (producer id -1, see NEW_PRODUCER) or a
+ * second process could never take over a transactional id; and record headers must be given as
+ * a Map of Buffers (a plain object made `send` hang).
  */
 import { Admin, Consumer as FetchClient, IncrementalAlterConfigOperationTypes, ListOffsetTimestamps, Producer } from '@platformatic/kafka';
 import type { Consumer, Log, LogRecord, PartitionLag, ProduceRecord, RecordPosition, TopicSpec } from './log.ts';
@@ -50,6 +51,12 @@ export interface KafkaLogOptions {
 }
 
 const TOPIC = 2; // ConfigResourceTypes.TOPIC
+/**
+ * InitProducerId as a new producer (id -1, epoch -1; KIP-360). The client would send 0/0 by
+ * default, which the coordinator takes for a stale epoch of the transactional id once any
+ * producer has used it: a restarted stage could then never start a transaction again.
+ */
+const NEW_PRODUCER = { producerId: -1n, producerEpoch: -1 } as const;
 /** How long ensureTopics waits for new partitions to have leaders. */
 const TOPIC_READY_MS = 30_000;
 
@@ -75,7 +82,7 @@ export class KafkaLog implements Log {
     this.prefix = options.transactionalIdPrefix ?? 'sluice';
     this.admin = new Admin(this.base);
     this.topicDir = new TopicDirectory(this.admin);
-    this.producer = new ProduceQueue(() => new Producer({ ...this.base, idempotent: true, acks: -1, autocreateTopics: false }));
+    this.producer = new ProduceQueue(() => new Producer({ ...this.base, ...NEW_PRODUCER, idempotent: true, acks: -1, autocreateTopics: false }));
     this.reader = this.newFetchClient();
   }
 
@@ -134,7 +141,7 @@ export class KafkaLog implements Log {
       topics: this.topicDir,
       newFetchClient: () => this.newFetchClient(),
       newTransactionalProducer: (transactionalId) =>
-        new Producer({ ...this.base, idempotent: true, acks: -1, transactionalId, autocreateTopics: false }),
+        new Producer({ ...this.base, ...NEW_PRODUCER, idempotent: true, acks: -1, transactionalId, autocreateTopics: false }),
       transactionalId: `${this.prefix}.${group}`,
       forget: (c) => this.consumers.delete(c),
     };
