@@ -189,8 +189,24 @@ kafka_down() {
   for n in 1 3; do
     for ((id = 1; id <= n; id++)); do pids+=("$(kafka__pid "$n" "$id")"); done
   done
-  # Controlled shutdown moves leadership away first; it takes a few seconds per broker.
-  stack_stop_pids 60 "${pids[@]}"
+  # SIGTERM to every node at once, then wait: one by one, the last node would wait for a
+  # controller quorum that the others took away (controlled shutdown), until the SIGKILL.
+  local f p live=()
+  for f in "${pids[@]}"; do
+    if stack_pid_alive "$f"; then
+      p="$(cat "$f")"
+      kill -TERM "$p" 2>/dev/null || true
+      live+=("$p")
+    fi
+  done
+  local deadline=$((SECONDS + 60))
+  for p in "${live[@]}"; do
+    while kill -0 "$p" 2>/dev/null; do
+      if ((SECONDS >= deadline)); then kill -KILL "$p" 2>/dev/null || true; break; fi
+      sleep 0.2
+    done
+  done
+  rm -f "${pids[@]}"
   stack_log "kafka: stopped"
   if [[ "$STACK_PURGE" == 1 ]]; then
     rm -rf "$STACK_STATE/kafka"
