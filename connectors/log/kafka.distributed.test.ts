@@ -100,6 +100,46 @@ describe('KafkaLog on Kafka itself', () => {
     await consumer.close();
   });
 
+  it('throughput (logged, not asserted)', async () => {
+    const log = open();
+    const [input, output] = [unique('bench-in'), unique('bench-out')];
+    await log.ensureTopics([{ name: input, partitions: 8 }, { name: output, partitions: 8 }]);
+    const value = Buffer.alloc(1024, 0x61);
+    const count = 10_000;
+    let started = performance.now();
+    await Promise.all(Array.from({ length: count }, (_, i) => log.produce([{ topic: input, key: `user-${i % 500}`, value }])));
+    let seconds = (performance.now() - started) / 1000;
+    const line = [`produce: ${count} concurrent calls of 1 KB in ${seconds.toFixed(2)} s = ${Math.round(count / seconds)} records/s`];
+    started = performance.now();
+    await Promise.all(
+      Array.from({ length: 100 }, async (_, session) => {
+        for (let i = 0; i < count / 100; i++) await log.produce([{ topic: input, key: `user-${session}`, value }]);
+      }),
+    );
+    seconds = (performance.now() - started) / 1000;
+    line.push(`produce: 100 sessions × ${count / 100} sequential calls in ${seconds.toFixed(2)} s = ${Math.round(count / seconds)} records/s`);
+    const consumer = await log.consumer(unique('bench'), [input]);
+    started = performance.now();
+    let consumed = 0;
+    let commits = 0;
+    while (consumed < 2 * count) {
+      const batch = await consumer.poll(500, 1000);
+      const offsets = new Map<number, number>();
+      for (const r of batch) offsets.set(r.partition, r.offset + 1);
+      await consumer.commit(
+        batch.map((r) => ({ topic: output, key: r.key, value: r.value })),
+        [...offsets].map(([partition, offset]) => ({ topic: input, partition, offset })),
+      );
+      consumed += batch.length;
+      commits++;
+    }
+    seconds = (performance.now() - started) / 1000;
+    expect((await log.endOffsets(output)).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(2 * count);
+    line.push(`consume→commit: ${2 * count} records in ${seconds.toFixed(2)} s = ${Math.round((2 * count) / seconds)} records/s, ${commits} transactions`);
+    console.log(line.join('\n'));
+    await consumer.close();
+  });
+
   it('a second consumer of the group fences the first: the zombie commit fails and leaves nothing', async () => {
     const log = open();
     const [input, output, group] = [unique('in'), unique('out'), unique('group')];
