@@ -190,19 +190,19 @@ export class KafkaLog implements Log {
     const described = await this.admin.describeConfigs({
       resources: names.map((name) => ({ resourceType: TOPIC, resourceName: name, configurationKeys: ['retention.ms', 'min.insync.replicas'] })),
     });
+    const metadata = await this.admin.metadata({ topics: names, forceUpdate: true });
     const specs: TopicSpec[] = [];
     for (const name of names) {
-      const info = await this.topicDir.lookup(name);
+      const info = metadata.topics.get(name);
       if (!info) continue;
-      const metadata = await this.admin.metadata({ topics: [name] });
       const configs = described.find((d) => d.resourceName === name)?.configs ?? [];
       const value = (key: string) => configs.find((c) => c.name === key)?.value;
       const retention = Number(value('retention.ms') ?? -1);
       specs.push({
         name,
-        partitions: info.partitions,
+        partitions: info.partitionsCount,
         retentionMs: retention >= 0 ? retention : undefined,
-        replicationFactor: metadata.topics.get(name)?.partitions[0]?.replicas.length,
+        replicationFactor: info.partitions[0]?.replicas.length,
         minInsyncReplicas: Number(value('min.insync.replicas') ?? 1),
       });
     }
