@@ -1,0 +1,163 @@
+/**
+ * The Log contract on a real Kafka: the brokers that `ops/stack up kafka` (or
+ * `bash ops/engines/kafka.sh up`) starts. Run with `npm run test:distributed`;
+ * SLUICE_KAFKA_BROKERS (comma-separated host:port) overrides the bootstrap list. No broker
+ * answering fails the run: it never skips. Topic and group names are unique per test.
+ */
+import { Producer } from '@platformatic/kafka';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runLogConformance } from './conformance.ts';
+import { KafkaLog } from './kafka.ts';
+
+const brokers = (process.env.SLUICE_KAFKA_BROKERS ?? '127.0.0.1:19092').split(',').map((b) => b.trim()).filter(Boolean);
+
+runLogConformance('kafka', async () => {
+  const opened = [new KafkaLog({ brokers, clientId: 'sluice-conformance' })];
+  return {
+    log: opened[0],
+    reopen: async () => {
+      const log = new KafkaLog({ brokers, clientId: 'sluice-conformance' });
+      opened.push(log);
+      return log;
+    },
+    cleanup: async () => {
+      for (const log of opened) await log.close();
+    },
+  };
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const unique = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+
+describe('KafkaLog on Kafka itself', () => {
+  const logs: KafkaLog[] = [];
+  const raw: Producer<Buffer, Buffer, Buffer, Buffer>[] = [];
+  const open = () => {
+    const log = new KafkaLog({ brokers, clientId: 'sluice-kafka-test' });
+    logs.push(log);
+    return log;
+  };
+  const transactional = () => {
+    const p = new Producer<Buffer, Buffer, Buffer, Buffer>({
+      clientId: 'sluice-kafka-test',
+      bootstrapBrokers: brokers,
+      idempotent: true,
+      transactionalId: unique('raw-tx'),
+      producerId: -1n,
+      producerEpoch: -1,
+    });
+    raw.push(p);
+    return p;
+  };
+  afterEach(async () => {
+    for (const log of logs.splice(0)) await log.close();
+    for (const p of raw.splice(0)) await p.close().catch(() => undefined);
+  });
+
+  it('topics carry the spec: partitions, replication factor, min.insync.replicas, retention', async () => {
+    const log = open();
+    const [kept, short] = [unique('kept'), unique('short')];
+    await log.ensureTopics([
+      { name: kept, partitions: 3, replicationFactor: 1, minInsyncReplicas: 1 },
+      { name: short, partitions: 1, retentionMs: 3_600_000 },
+    ]);
+    const specs = await log.topics();
+    expect(specs.find((s) => s.name === kept)).toEqual({ name: kept, partitions: 3, retentionMs: undefined, replicationFactor: 1, minInsyncReplicas: 1 });
+    expect(specs.find((s) => s.name === short)).toMatchObject({ partitions: 1, retentionMs: 3_600_000 });
+    await log.ensureTopics([{ name: short, partitions: 1, retentionMs: 60_000 }]);
+    expect((await log.topics()).find((s) => s.name === short)?.retentionMs).toBe(60_000);
+  });
+
+  it('read_committed: records of an aborted transaction are never seen, those of an open one only once it commits', async () => {
+    const log = open();
+    const t = unique('tx');
+    await log.ensureTopics([{ name: t, partitions: 1 }]);
+    const msg = (v: string) => ({ topic: t, partition: 0, key: Buffer.from('k'), value: Buffer.from(v) });
+    await log.produce([{ topic: t, key: 'k', value: Buffer.from('before') }]);
+    const producer = transactional();
+    const aborted = await producer.beginTransaction();
+    await aborted.send({ messages: [msg('aborted-1'), msg('aborted-2')] });
+    await aborted.abort();
+    await log.produce([{ topic: t, key: 'k', value: Buffer.from('between') }]);
+    const pending = await producer.beginTransaction();
+    await pending.send({ messages: [msg('pending')] });
+    await log.produce([{ topic: t, key: 'k', value: Buffer.from('after-pending') }]);
+
+    const consumer = await log.consumer(unique('group'), [t]);
+    const seen: string[] = [];
+    const pollFor = async (ms: number) => {
+      const deadline = Date.now() + ms;
+      while (Date.now() < deadline) for (const r of await consumer.poll(100, 200)) seen.push(r.value.toString());
+    };
+    await pollFor(1500);
+    // The open transaction holds back everything from its first record on (the last stable offset).
+    expect(seen).toEqual(['before', 'between']);
+    expect((await log.read(t, 0, 0, 100)).map((r) => r.value.toString())).toEqual(['before', 'between']);
+    await pending.commit();
+    await pollFor(1500);
+    expect(seen).toEqual(['before', 'between', 'pending', 'after-pending']);
+    expect((await log.read(t, 0, 0, 100)).map((r) => r.value.toString())).toEqual(['before', 'between', 'pending', 'after-pending']);
+    await consumer.close();
+  });
+
+  it('throughput (logged, not asserted)', async () => {
+    const log = open();
+    const [input, output] = [unique('bench-in'), unique('bench-out')];
+    await log.ensureTopics([{ name: input, partitions: 8 }, { name: output, partitions: 8 }]);
+    const value = Buffer.alloc(1024, 0x61);
+    const count = 10_000;
+    let started = performance.now();
+    await Promise.all(Array.from({ length: count }, (_, i) => log.produce([{ topic: input, key: `user-${i % 500}`, value }])));
+    let seconds = (performance.now() - started) / 1000;
+    const line = [`produce: ${count} concurrent calls of 1 KB in ${seconds.toFixed(2)} s = ${Math.round(count / seconds)} records/s`];
+    started = performance.now();
+    await Promise.all(
+      Array.from({ length: 100 }, async (_, session) => {
+        for (let i = 0; i < count / 100; i++) await log.produce([{ topic: input, key: `user-${session}`, value }]);
+      }),
+    );
+    seconds = (performance.now() - started) / 1000;
+    line.push(`produce: 100 sessions × ${count / 100} sequential calls in ${seconds.toFixed(2)} s = ${Math.round(count / seconds)} records/s`);
+    const consumer = await log.consumer(unique('bench'), [input]);
+    started = performance.now();
+    let consumed = 0;
+    let commits = 0;
+    while (consumed < 2 * count) {
+      const batch = await consumer.poll(500, 1000);
+      const offsets = new Map<number, number>();
+      for (const r of batch) offsets.set(r.partition, r.offset + 1);
+      await consumer.commit(
+        batch.map((r) => ({ topic: output, key: r.key, value: r.value })),
+        [...offsets].map(([partition, offset]) => ({ topic: input, partition, offset })),
+      );
+      consumed += batch.length;
+      commits++;
+    }
+    seconds = (performance.now() - started) / 1000;
+    expect((await log.endOffsets(output)).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(2 * count);
+    line.push(`consume→commit: ${2 * count} records in ${seconds.toFixed(2)} s = ${Math.round((2 * count) / seconds)} records/s, ${commits} transactions`);
+    console.log(line.join('\n'));
+    await consumer.close();
+  });
+
+  it('a second consumer of the group fences the first: the zombie commit fails and leaves nothing', async () => {
+    const log = open();
+    const [input, output, group] = [unique('in'), unique('out'), unique('group')];
+    await log.ensureTopics([{ name: input, partitions: 1 }, { name: output, partitions: 1 }]);
+    await log.produce([{ topic: input, key: 'k', value: Buffer.from('a') }, { topic: input, key: 'k', value: Buffer.from('b') }]);
+    const zombie = await log.consumer(group, [input]);
+    const [a] = await zombie.poll(1, 5000);
+    await zombie.commit([{ topic: output, key: 'k', value: Buffer.from('a-out') }], [{ topic: input, partition: 0, offset: a.offset + 1 }]);
+    const successor = await open().consumer(group, [input]);
+    const [b] = await successor.poll(1, 5000);
+    expect(b.value.toString()).toBe('b');
+    await successor.commit([{ topic: output, key: 'k', value: Buffer.from('b-out') }], [{ topic: input, partition: 0, offset: b.offset + 1 }]);
+    await expect(zombie.commit([{ topic: output, key: 'k', value: Buffer.from('b-zombie') }], [{ topic: input, partition: 0, offset: b.offset + 1 }])).rejects.toThrow();
+    await sleep(500);
+    expect((await log.read(output, 0, 0, 10)).map((r) => r.value.toString())).toEqual(['a-out', 'b-out']);
+    expect(await log.committed(group, input)).toEqual([b.offset + 1]);
+    expect((await log.lag(group, [input]))[0]).toMatchObject({ records: 0 });
+    await zombie.close();
+    await successor.close();
+  });
+});
