@@ -40,6 +40,10 @@ export class KafkaConsumer implements Consumer {
   private producer: Producer<Buffer, Buffer, Buffer, Buffer> | undefined;
   /** `${topic}\0${partition}` → next offset to return. */
   private readonly positions = new Map<string, number>();
+  /** Partitions held by `pauseAt` (keys as `positions`): not fetched until `resume`. */
+  private readonly paused = new Set<string>();
+  /** Wakes a poll that has nothing to fetch (every partition held) when one is resumed. */
+  private wakeUp: (() => void) | undefined;
   private closed = false;
   private coordinator: number | undefined;
 
@@ -62,6 +66,7 @@ export class KafkaConsumer implements Consumer {
       const byLeader = new Map<number, PartitionToFetch[]>();
       for (const info of infos) {
         for (let p = 0; p < info.partitions; p++) {
+          if (this.paused.has(key(info.name, p))) continue;
           const leader = info.leaders[p] ?? -1;
           const target = { topic: info.name, topicId: info.id, partition: p, offset: this.positions.get(key(info.name, p)) ?? 0 };
           byLeader.set(leader, [...(byLeader.get(leader) ?? []), target]);
@@ -69,6 +74,19 @@ export class KafkaConsumer implements Consumer {
       }
       refresh = byLeader.has(-1);
       byLeader.delete(-1);
+      if (byLeader.size === 0 && !refresh) {
+        // Every partition is held: wait for a resume or the deadline, not in a busy loop.
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+          this.wakeUp = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wakeUp = undefined;
+        if (this.closed || Date.now() >= deadline) return [];
+        continue;
+      }
       const remaining = deadline - Date.now();
       const wait = Math.max(0, Math.min(remaining, byLeader.size > 1 ? MULTI_LEADER_POLL_MS : LONG_POLL_MS));
       const results = await Promise.all(
@@ -150,12 +168,26 @@ export class KafkaConsumer implements Consumer {
 
   async rewind(): Promise<void> {
     this.assertOpen();
-    this.positions.clear();
+    // A held partition keeps its hold position (at or after its committed offset).
+    for (const k of [...this.positions.keys()]) if (!this.paused.has(k)) this.positions.delete(k);
+  }
+
+  /** Holds one partition at `position.offset` until `resume` (Consumer.pauseAt). */
+  pauseAt(position: { topic: string; partition: number; offset: number }): void {
+    const k = key(position.topic, position.partition);
+    this.positions.set(k, position.offset);
+    this.paused.add(k);
+  }
+
+  resume(topic: string, partition: number): void {
+    this.paused.delete(key(topic, partition));
+    this.wakeUp?.();
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.wakeUp?.();
     this.parts.forget(this);
     await Promise.all([closeNow(this.fetchClient), this.producer?.close().catch(() => undefined)]);
     this.producer = undefined;
