@@ -182,15 +182,24 @@ describe('sending to remote domains', () => {
     expect(await dsnsAbout(messageId)).toEqual([]);
   }, 60_000);
 
-  it('adds Date and MIME-Version where the client left them out (Message-ID given)', async () => {
-    // nodemailer always writes Date/MIME-Version; what prepare adds is covered by processors/prepare.test.ts.
-    const messageId = await submit(BOB, 'dated');
+  it('adds Message-ID, Date and MIME-Version where the client left them out, then signs', async () => {
+    const transport = nodemailer.createTransport({
+      host: '127.0.0.1', port: sender.submissionPort, secure: false, requireTLS: true,
+      auth: { user: ALICE, pass: PASSWORD }, tls: { ca: readFileSync(join(senderDir, 'tls', 'cert.pem'), 'utf8') },
+    });
+    // A raw message with none of the three (nodemailer sends `raw` as it is).
+    const raw = `From: <${ALICE}>\r\nTo: <${BOB}>\r\nSubject: bare-${Date.now()}\r\n\r\nNo Date, no Message-ID.\r\n`;
+    const subject = /Subject: (\S+)/.exec(raw)![1];
+    await transport.sendMail({ envelope: { from: ALICE, to: [BOB] }, raw });
+    transport.close();
     const [copy] = await waitFor('delivered', async () => {
-      const found = await storedRaw(remoteDir, [BOB], (raw) => raw.includes(`Message-ID: ${messageId}`));
+      const found = await storedRaw(remoteDir, [BOB], (m) => m.includes(`Subject: ${subject}`));
       return found.length > 0 && found;
     }, 30_000);
-    expect(copy).toMatch(/^Date: /m);
-    expect(copy).toMatch(/^MIME-Version: 1\.0/m);
+    expect(copy).toMatch(/^Message-ID: <[0-9a-f-]{36}@mx\.sluice\.test>\r$/m);
+    expect(copy).toMatch(/^Date: \w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} \+0000\r$/m);
+    expect(copy).toMatch(/^MIME-Version: 1\.0\r$/m);
+    expect(copy).toMatch(/Authentication-Results: mx\.remote\.test;[\s\S]*dkim=pass/);
   }, 60_000);
 
   it('a recipient the remote answers with 550 gets a failure DSN in the sender\'s INBOX', async () => {
@@ -259,14 +268,16 @@ describe('sending to remote domains', () => {
   it('a crash between the remote 250 and the commit re-sends that message once, never more, and loses nothing', async () => {
     const sink = await startSink('127.0.0.6', port);
     sinks.push(sink);
+    let crashing = false;
     let crashed = false;
     sink.onMessage = async () => {
-      if (crashed) return;
-      crashed = true;
+      if (crashing) return;
+      crashing = true;
       await sender.kill(); // SIGKILL: the sender never reads this 250 nor commits the attempt
+      crashed = true;
     };
     const messageId = await submit('erin@crash.test', 'crash');
-    await waitFor('the crash', async () => crashed && sender.child.exitCode !== null, 30_000);
+    await waitFor('the crash', async () => crashed, 30_000);
     sender = await startSluice({ dataDir: senderDir, env: senderEnv });
     await waitFor('re-sent after the restart', async () => sink.messages.filter((m) => messageIdOf(m) === messageId).length >= 2, 30_000);
     await settle(4_000);
