@@ -29,7 +29,7 @@ describe('sluice CLI', () => {
     const dataDir = tempDir();
     const added = await sluice(['domain', 'add', 'Mail.Example.test'], { dataDir });
     expect(added.code, added.stderr).toBe(0);
-    expect(added.stdout).toMatch(/^domain mail\.example\.test added\nmade a DKIM key for mail\.example\.test \(selector sluice\); publish this TXT record:\n  name:  sluice\._domainkey\.mail\.example\.test\n  value: v=DKIM1; k=rsa; p=[A-Za-z0-9+/=]+\n/);
+    expect(added.stdout).toMatch(/^domain mail\.example\.test added\nmade a DKIM key for mail\.example\.test \(selector sluice\); publish this TXT record:\n {2}name: {2}sluice\._domainkey\.mail\.example\.test\n {2}value: v=DKIM1; k=rsa; p=[A-Za-z0-9+/=]+\n/);
     const value = /value: (.*)/.exec(added.stdout)![1];
     expect(existsSync(join(dataDir, 'dkim', 'mail.example.test.sluice.pem'))).toBe(true);
     const again = await sluice(['domain', 'add', 'mail.example.test'], { dataDir });
