@@ -42,14 +42,17 @@ afterEach(async () => {
 });
 
 /** An SMTP server on 127.0.0.1:port; `rcpt` decides each recipient's reply. */
-async function remote(options: { rcpt?: (address: string) => string | null; onData?: () => Promise<void> } = {}): Promise<{ got: string[]; maxConcurrent: () => number }> {
+async function remote(options: { rcpt?: (address: string) => string | null; onData?: () => Promise<void>; plain?: boolean } = {}): Promise<{ got: string[]; maxConcurrent: () => number; secure: boolean[]; helo: string[] }> {
   const got: string[] = [];
+  const secure: boolean[] = [];
+  const helo: string[] = [];
   let open = 0;
   let max = 0;
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['AUTH'],
     logger: false,
+    hideSTARTTLS: options.plain ?? false,
     onConnect(_s, cb) {
       open++;
       max = Math.max(max, open);
@@ -69,13 +72,15 @@ async function remote(options: { rcpt?: (address: string) => string | null; onDa
       stream.resume();
       stream.on('end', () => {
         got.push(...session.envelope.rcptTo.map((r) => r.address));
+        secure.push(session.secure);
+        helo.push(session.hostNameAppearsAs);
         void (options.onData?.() ?? Promise.resolve()).then(() => cb());
       });
     },
   } satisfies SMTPServerOptions);
   await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
   servers.push(server);
-  return { got, maxConcurrent: () => max };
+  return { got, maxConcurrent: () => max, secure, helo };
 }
 
 function stage(policy: Partial<OutboundPolicy> = {}, perDestination = 5) {
@@ -94,6 +99,9 @@ describe('deliver stage', () => {
     const mail = await queuedMail(res.blobs, { domain: 'up.test', recipients: ['ok@up.test', 'gone@up.test', 'busy@up.test'] });
     const outs = await stage().process(inputRecord('mail.outbound.scanned', 'up.test', mail));
     expect(server.got).toEqual(['ok@up.test']);
+    // RFC 3207: STARTTLS when offered (smtp-server offers it, with a certificate nobody vouches for); EHLO with our name.
+    expect(server.secure).toEqual([true]);
+    expect(server.helo).toEqual(['mx.sluice.test']);
     expect(results(outs).map((r) => [r.recipient, r.status, r.code, r.attempt, r.host])).toEqual([
       ['ok@up.test', 'delivered', 250, 1, 'mx.up.test'],
       ['gone@up.test', 'failed', 550, 1, 'mx.up.test'],
@@ -109,6 +117,13 @@ describe('deliver stage', () => {
     const [retry] = retries(outs);
     expect(retry.topic).toBe('mail.outbound.retry.1');
     expect(retry.value).toMatchObject({ recipients: ['busy@up.test'], attempt: 1, notBefore: res.now() + 60_000, delayNotified: false, lastResponses: { 'busy@up.test': '451 4.2.0 try later' } });
+  });
+
+  it('a server that offers no STARTTLS gets the mail in clear (opportunistic, RFC 7435)', async () => {
+    const server = await remote({ plain: true });
+    const outs = await stage().process(inputRecord('x', 'up.test', await queuedMail(res.blobs, { domain: 'up.test', recipients: ['a@up.test'] })));
+    expect(server.secure).toEqual([false]);
+    expect(results(outs)[0].status).toBe('delivered');
   });
 
   it('tries the MX hosts by preference: the first refuses the connection, the second takes the mail', async () => {
