@@ -16,6 +16,7 @@ import { TopologyRunner } from '../topology/runner.ts';
 import { PROCESSORS } from '../processors/index.ts';
 import { createMxServer } from '../ingress/smtp-mx.ts';
 import { createSubmissionServer } from '../ingress/submission.ts';
+import { SubmissionLimits } from '../ingress/submission-limits.ts';
 import { ensureTlsCertificate } from '../ingress/tls.ts';
 import { schemaType } from '../schemas/registry.ts';
 import type { MailOutbound, MailReceived } from '../schemas/types.ts';
@@ -141,6 +142,7 @@ export async function serve(config: Readonly<Config>, logger: Logger): Promise<R
     tls,
     maxSize: config.smtp.maxSize,
     maxRecipients: config.submission.maxRecipients,
+    limits: new SubmissionLimits({ ...config.submission.rateLimit, windowMs: config.submission.rateLimit.window }),
     idleTimeoutMs: config.smtp.idleTimeout,
     metrics: {
       accepted: (recipients) => {
