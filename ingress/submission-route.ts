@@ -82,6 +82,9 @@ export function routeSubmission(m: SubmittedMessage): Routed {
     size: m.size,
     attempt: 0,
     notBefore: 0,
+    delayNotified: false,
+    lastResponses: {},
+    scanned: '',
   }));
   return { received, outbound };
 }

@@ -23,6 +23,7 @@ import type { Topology } from '../topology/model.ts';
 import { PROCESSORS } from '../processors/index.ts';
 import type { Resources } from '../processors/processor.ts';
 import { openScanResources } from './scan.ts';
+import { openOutboundResources } from './outbound.ts';
 
 export interface Connectors {
   readonly log: Log;
@@ -66,6 +67,7 @@ export function openApp(config: Readonly<Config>, logger: Logger): App {
   const search = new SqliteSearchIndex({ path: join(config.dataDir, 'search.db') });
   const push = new InProcessPushBus();
   const scan = openScanResources(config);
+  const outbound = openOutboundResources(config);
   return {
     config,
     logger,
@@ -75,9 +77,10 @@ export function openApp(config: Readonly<Config>, logger: Logger): App {
     store,
     search,
     push,
-    resources: () => ({ blobs, store, search, push, logger, now: Date.now, scan }),
+    resources: () => ({ blobs, store, search, push, logger, now: Date.now, scan, outbound }),
     async close() {
       await log.close();
+      await outbound.close();
       await scan.close();
       await search.close();
       await store.close();

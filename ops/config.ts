@@ -138,7 +138,26 @@ const configSchema = z
       .prefault({}),
     log: z.object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') }).strict().prefault({}),
     dns: z.object({ servers: z.array(hostPort).default([]) }).strict().prefault({}),
-    outbound: z.object({ port: z.coerce.number().int().positive().default(25), relay: z.string().optional() }).strict().prefault({}),
+    /** The sending flow (outbound.yaml): where and how outgoing mail is delivered and retried. */
+    outbound: z
+      .object({
+        /** Port of the recipients' MX hosts (25; other values for tests). */
+        port: z.coerce.number().int().positive().max(65535).default(25),
+        /** A smarthost host:port that takes all outgoing mail instead of the MX hosts. */
+        relay: hostPort.optional(),
+        /** Delays before retry 1, 2, …; the last repeats (at most 5: one per retry topic). */
+        retrySchedule: z.array(duration).min(1).max(5).default([60_000, 300_000, 1_800_000, 7_200_000, 28_800_000]),
+        /** Give up (failure DSN) this long after submission. */
+        maxAge: duration.default(5 * 86_400_000),
+        /** Send the sender one "delayed" DSN when mail is still queued this long after submission. */
+        delayWarning: duration.default(4 * 3_600_000),
+        /** Connections at once to one destination (recipient domain or relay). */
+        connectionsPerDomain: z.coerce.number().int().positive().default(5),
+        /** TCP connect and greeting timeout. */
+        connectTimeout: duration.default(30_000),
+      })
+      .strict()
+      .prefault({}),
     scan: z.object({ clamd: z.string().optional(), rspamd: z.string().optional() }).strict().prefault({}),
     /** Spam verdict: a message scoring at or above `threshold` goes to Junk (processors/spam.ts). */
     spam: z
@@ -222,7 +241,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
     const value = env[variable];
     if (value === undefined || value === '') continue;
     const segments = path.split('.');
-    setPath(raw, segments, path === 'dns.servers' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value);
+    const list = path === 'dns.servers' || path === 'outbound.retrySchedule';
+    setPath(raw, segments, list ? value.split(',').map((s) => s.trim()).filter(Boolean) : value);
   }
   for (const [path, value] of Object.entries(options.overrides ?? {})) {
     if (value !== undefined) setPath(raw, path.split('.'), value);

@@ -11,8 +11,12 @@ import { pushProcessor } from './push.ts';
 import { spamProcessor } from './spam.ts';
 import { virusProcessor } from './virus.ts';
 import { spamLearnProcessor } from './spam-learn.ts';
+import { prepareProcessor } from './prepare.ts';
+import { outboundScanProcessor } from './outbound-scan.ts';
+import { deliverProcessor } from './deliver.ts';
+import { releaseProcessor } from './release.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each definition has its own config and record types
 export const PROCESSORS: ReadonlyMap<string, ProcessorDefinition<any, any, any>> = new Map(
-  [parseProcessor, splitAttachmentsProcessor, storeProcessor, indexProcessor, pushProcessor, spamProcessor, virusProcessor, spamLearnProcessor].map((p) => [p.name, p]),
+  [parseProcessor, splitAttachmentsProcessor, storeProcessor, indexProcessor, pushProcessor, spamProcessor, virusProcessor, spamLearnProcessor, prepareProcessor, outboundScanProcessor, deliverProcessor, releaseProcessor].map((p) => [p.name, p]),
 );

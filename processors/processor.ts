@@ -22,6 +22,7 @@ import type { MailStore } from '../connectors/store/store.ts';
 import type { SearchIndex } from '../connectors/search/search.ts';
 import type { PushBus } from '../connectors/push/push.ts';
 import type { ScanResources } from '../connectors/scan/resources.ts';
+import type { OutboundResources } from '../connectors/outbound.ts';
 
 export interface InputRecord<T> {
   readonly topic: string;
@@ -51,6 +52,8 @@ export interface Resources {
   readonly now: () => number;
   /** Scanners, quarantine and DNS for the spam and virus stages; absent: those stages refuse to start. */
   readonly scan?: ScanResources;
+  /** DNS, SMTP client, DKIM keys and policy for the sending flow; absent: its stages refuse to start. */
+  readonly outbound?: OutboundResources;
 }
 
 export interface Processor<I = unknown, O = unknown> {
@@ -70,6 +73,11 @@ export interface ProcessorSpec<C> {
   readonly input: string;
   /** Avro schema name of the outputs; null for a sink. */
   readonly output: string | null;
+  /**
+   * Other schemas it may write, to `to` topics after the first that carry them (e.g. `deliver`
+   * writes a retry record, a DSN for the receiving flow and a delivery result).
+   */
+  readonly extraOutputs?: readonly string[];
   /** Validates the stage's `config:` block from the topology file, with defaults. */
   readonly config: ZodType<C>;
 }

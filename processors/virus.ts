@@ -27,7 +27,7 @@ export type VirusConfig = z.output<typeof configSchema>;
 export const VIRUS_SCAN_HEADER = 'X-Sluice-Virus-Scan';
 
 /** The raw message and each decoded attachment, scanned at once; the names of what matched. */
-async function scanAll(scanner: VirusScanner, raw: Buffer): Promise<VirusVerdict> {
+export async function scanAll(scanner: VirusScanner, raw: Buffer): Promise<VirusVerdict> {
   const pieces: Buffer[] = [raw];
   try {
     const email = await PostalMime.parse(raw, { attachmentEncoding: 'arraybuffer', maxNestingDepth: 64, maxRfc822NestingDepth: 4 });

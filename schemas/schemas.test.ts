@@ -14,6 +14,7 @@ import type {
   AddressRecord,
   DeadLetter,
   MailOutbound,
+  DeliveryResult,
   MailReceived,
   MailboxCommand,
   MailboxEvent,
@@ -67,9 +68,13 @@ function edgesOf(file: string, processors: ReadonlyMap<string, { spec: Processor
     if (decl.source === 'external') producers.push({ topic, producer: 'outside', writer: decl.schema });
   }
   for (const stage of doc.stages) {
-    const output = spec(stage.processor).output;
+    const { output, extraOutputs = [] } = spec(stage.processor);
     const to = stage.to === undefined ? [] : typeof stage.to === 'string' ? [stage.to] : stage.to;
-    for (const topic of to) producers.push({ topic, producer: stage.name, writer: output ?? '(none)' });
+    to.forEach((topic, j) => {
+      // Outputs after the first may carry one of the processor's extra schemas.
+      const schema = doc.topics[topic]?.schema;
+      producers.push({ topic, producer: stage.name, writer: j > 0 && extraOutputs.includes(schema) ? schema : (output ?? '(none)') });
+    });
     if (stage.deadLetter) producers.push({ topic: stage.deadLetter, producer: `${stage.name} (dead letter)`, writer: 'DeadLetter' });
   }
   const edges: Edge[] = [];
@@ -97,7 +102,7 @@ describe('producer and consumer schemas agree along every topology edge', () => 
   for (const name of topologyFiles) {
     it(`${name}: each consumer can read what each producer writes`, () => {
       const edges = edgesOf(path.join(topologyDir, name), processors);
-      // A topology with stages has edges; outbound.yaml only declares its queue so far (no stages).
+      // A topology with stages has edges.
       const stages = (parseYaml(fs.readFileSync(path.join(topologyDir, name), 'utf8')) as { stages: unknown[] }).stages;
       if (stages.length > 0) expect(edges.length).toBeGreaterThan(0);
       const failures = edges.flatMap((e) => {
@@ -118,6 +123,19 @@ describe('producer and consumer schemas agree along every topology edge', () => 
       'split-attachments → mailbox.commands → store',
       'store → mailbox.events → index',
       'store → mailbox.events → push',
+    ]));
+  });
+
+  it('outbound.yaml has the edges of the sending flow, the retry loops included', () => {
+    const edges = edgesOf(path.join(topologyDir, 'outbound.yaml'), processors).map((e) => `${e.producer} (${e.writer}) → ${e.topic} → ${e.consumer}`);
+    expect(edges).toEqual(expect.arrayContaining([
+      'outside (MailOutbound) → mail.outbound → prepare',
+      'prepare (MailOutbound) → mail.outbound.prepared → scan',
+      'scan (MailOutbound) → mail.outbound.scanned → deliver',
+      'deliver (MailOutbound) → mail.outbound.retry.1 → retry-1',
+      'deliver (MailOutbound) → mail.outbound.retry.5 → retry-5',
+      'retry-1 (MailOutbound) → mail.outbound.scanned → deliver',
+      'retry-5 (MailOutbound) → mail.outbound.scanned → deliver',
     ]));
   });
 });
@@ -198,10 +216,15 @@ const deadLetter: DeadLetter = {
 const outbound: MailOutbound = {
   outboundId: 'i-1:remote.example', ingressId: 'i-1', userId: 'u-1', mailFrom: 'alice@example.test', domain: 'remote.example',
   recipients: ['bob@remote.example'], submittedAt: 1_700_000_000_000, rawBlob: 'a'.repeat(64), size: 1234, attempt: 0, notBefore: 0,
+  delayNotified: false, lastResponses: { 'bob@remote.example': '451 4.3.0 try later' }, scanned: 'clean (clamd 127.0.0.1:3310)',
+};
+const deliveryResult: DeliveryResult = {
+  outboundId: 'i-1:remote.example', ingressId: 'i-1', userId: 'u-1', domain: 'remote.example', recipient: 'bob@remote.example', attempt: 1,
+  status: 'deferred', code: 451, response: '451 4.3.0 try later', host: 'mx.remote.example', at: 1_700_000_000_100, nextAttemptAt: 1_700_000_060_100,
 };
 const SAMPLES: Record<string, unknown> = {
   Address: address, MailReceived: received, ParsedMail: parsed, MailboxCommand: command, MailboxEvent: event, DeadLetter: deadLetter,
-  MailOutbound: outbound,
+  MailOutbound: outbound, DeliveryResult: deliveryResult,
 };
 
 /** Where the field names of `value` differ from those of the Avro `type`, at any depth. */

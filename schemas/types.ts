@@ -244,4 +244,24 @@ export interface MailOutbound {
   size: number;
   attempt: number;
   notBefore: number;
+  delayNotified: boolean;
+  lastResponses: Record<string, string>;
+  scanned: string;
+}
+
+export type DeliveryStatus = 'delivered' | 'deferred' | 'failed' | 'expired' | 'delayed' | 'blocked';
+
+export interface DeliveryResult {
+  outboundId: string;
+  ingressId: string;
+  userId: string;
+  domain: string;
+  recipient: string;
+  attempt: number;
+  status: DeliveryStatus;
+  code: number;
+  response: string;
+  host: string;
+  at: number;
+  nextAttemptAt: number;
 }

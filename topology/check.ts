@@ -105,14 +105,27 @@ export function checkGraph(
     } else if (spec.output !== null && outputs.length === 0) {
       report(at('name'), `${label}: ${proc} writes ${spec.output}, so the stage needs a to: topic`);
     }
+    const extraTypes = (spec.extraOutputs ?? []).flatMap((name) => {
+      const type = schemas.get(name);
+      if (!type) report(at('processor'), `${label}: ${proc} writes schema "${name}", which is not in schemas/`);
+      return type ? [{ name, type }] : [];
+    });
     outputs.forEach((topic, j) => {
       const toType = topicType(topic);
       if (!outType || !toType) return;
       const r = canRead(toType, outType);
-      if (!r.ok) {
-        report(outPath(j), `${label}: ${proc} writes ${spec.output} but topic "${topic}" carries ${file.topics[topic].schema}: ${r.why}`);
+      // The first output carries the main schema; later ones may carry one of the extra outputs.
+      if (!r.ok && !(j > 0 && extraTypes.some((e) => e.name === file.topics[topic].schema && canRead(toType, e.type).ok))) {
+        report(outPath(j), `${label}: ${proc} writes ${[spec.output, ...(j > 0 ? (spec.extraOutputs ?? []) : [])].join(' or ')} but topic "${topic}" carries ${file.topics[topic].schema}: ${r.why}`);
       }
     });
+    if (stage.waitUntil !== undefined && fromType) {
+      const field = (fromType as unknown as { getField?: (name: string) => { type: { typeName: string } } | undefined }).getField?.(stage.waitUntil);
+      const typeName = field?.type.typeName;
+      if (typeName !== 'long' && typeName !== 'timestamp-millis' && typeName !== 'int') {
+        report(at('waitUntil'), `${label}: waitUntil: "${stage.waitUntil}" is not a long (timestamp) field of ${file.topics[stage.from].schema}`);
+      }
+    }
 
     configs.push(checkConfig(spec, stage, i, label, report));
   });

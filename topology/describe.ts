@@ -24,6 +24,7 @@ export function describeTopology(t: Topology): string {
     lines.push(`    <-- ${stage.from} [${schemaOf(t, stage.from)}]`);
     for (const to of stage.to) lines.push(`    --> ${to} [${schemaOf(t, to)}]`);
     if (stage.deadLetter) lines.push(`    --> ${stage.deadLetter} [dead letter]`);
+    if (stage.waitUntil) lines.push(`    waits until: ${stage.waitUntil}`);
     lines.push(`    config: ${stableJson(stage.config)}`);
   }
   return `${lines.join('\n')}\n`;

@@ -120,6 +120,7 @@ function build(data: TopologyFile, file: string, configs: readonly Record<string
       ...(s.deadLetter !== undefined && { deadLetter: s.deadLetter }),
       config: configs[i],
       ...(s.retry === true && { retryLoop: true }),
+      ...(s.waitUntil !== undefined && { waitUntil: s.waitUntil }),
       ...(s.linger !== undefined && { lingerMs: parseDurationText(s.linger) }),
     }),
   );

@@ -31,6 +31,11 @@ export interface StageDecl {
   readonly config: Readonly<Record<string, unknown>>;
   /** Declared retry loop: the stage's outputs may lead back to its own input (`retry: true`). */
   readonly retryLoop?: boolean;
+  /**
+   * Field of the input record holding the time (ms since epoch) before which the record is not
+   * processed; the runner holds its partition until then (see `Consumer.pauseAt`).
+   */
+  readonly waitUntil?: string;
   /** This stage's linger (ms), overriding the runner's: see RunnerOptions.lingerMs. */
   readonly lingerMs?: number;
 }

@@ -9,6 +9,12 @@
  * the partition keeps flowing; a `RetryableError` instead stops the batch, rewinds, and retries
  * with a growing delay. Headers of the input are carried to the outputs (e.g. `received-at`,
  * from which the end-to-end latency to each stage is measured).
+ *
+ * A stage with `waitUntil: FIELD` (the retry topics of outbound.yaml) processes a record only
+ * once `resources.now()` has reached its FIELD: the first record of a partition that is not due
+ * holds that partition (`Consumer.pauseAt`) until then, while the stage's other partitions go
+ * on; the loop's poll wait is cut to the earliest due time, so nothing spins and nothing waits
+ * longer than needed (with a manual clock, a hold is looked at again every poll timeout).
  */
 import type { Logger } from 'pino';
 import type { Consumer, Log, LogRecord, ProduceRecord, CommitOffset } from '../connectors/log/log.ts';
@@ -63,6 +69,8 @@ interface RunningStage {
   readonly stage: StageDecl;
   readonly processor: Processor<unknown, unknown>;
   readonly consumer: Consumer;
+  /** Partitions held by `waitUntil`: `${topic}\0${partition}` → when the held record is due. */
+  readonly holds: Map<string, { topic: string; partition: number; due: number }>;
   loop?: Promise<void>;
 }
 
@@ -95,7 +103,7 @@ export class TopologyRunner {
         if (!definition) throw new Error(`${topology.name}: stage ${stage.name}: unknown processor ${stage.processor}`);
         const processor = definition.create(stage.config, resources) as Processor<unknown, unknown>;
         const consumer = await log.consumer(stageGroup(topology, stage), [stage.from]);
-        this.stages.push({ topology, stage, processor, consumer });
+        this.stages.push({ topology, stage, processor, consumer, holds: new Map() });
       }
     }
     this.running = true;
@@ -126,7 +134,7 @@ export class TopologyRunner {
     let backoff = first;
     while (this.running) {
       try {
-        const records = await running.consumer.poll(batchSize, pollTimeoutMs);
+        const records = await running.consumer.poll(batchSize, this.releaseDue(running, pollTimeoutMs));
         if (records.length === 0 || !this.running) continue;
         if (lingerMs > 0 && records.length < batchSize) {
           await this.sleep(lingerMs);
@@ -138,11 +146,50 @@ export class TopologyRunner {
         if (!this.running) break;
         this.options.metrics?.retried(running.stage.name);
         logger.warn({ err, stage: running.stage.name, retryInMs: backoff }, 'stage batch failed; retrying');
+        // Holds go too: a held partition is read again from its committed offset.
+        for (const hold of running.holds.values()) running.consumer.resume(hold.topic, hold.partition);
+        running.holds.clear();
         await running.consumer.rewind().catch(() => undefined);
         await this.sleep(backoff);
         backoff = Math.min(max, backoff * 2);
       }
     }
+  }
+
+  /** Resumes the held partitions that are due; returns how long the next poll may wait. */
+  private releaseDue(running: RunningStage, pollTimeoutMs: number): number {
+    if (running.holds.size === 0) return pollTimeoutMs;
+    const now = this.options.resources.now();
+    let next = Infinity;
+    for (const [key, hold] of running.holds) {
+      if (hold.due <= now) {
+        running.holds.delete(key);
+        running.consumer.resume(hold.topic, hold.partition);
+      } else next = Math.min(next, hold.due);
+    }
+    return Math.max(1, Math.min(pollTimeoutMs, next - now));
+  }
+
+  /**
+   * `waitUntil`: keeps the records that are due; at the first one of a partition that is not,
+   * holds the partition there (it and the records after it are read again once resumed).
+   */
+  private dueOnly(running: RunningStage, records: readonly LogRecord[], decoded: readonly (InputRecord<unknown> | Error)[]): number[] {
+    const field = running.stage.waitUntil;
+    const all = records.map((_, i) => i);
+    if (!field) return all;
+    const now = this.options.resources.now();
+    return all.filter((i) => {
+      const r = records[i];
+      const key = `${r.topic}\u0000${r.partition}`;
+      if (running.holds.has(key)) return false;
+      const d = decoded[i];
+      const due = d instanceof Error ? 0 : Number((d.value as Record<string, unknown>)[field] ?? 0);
+      if (due <= now) return true;
+      running.holds.set(key, { topic: r.topic, partition: r.partition, due });
+      running.consumer.pauseAt({ topic: r.topic, partition: r.partition, offset: r.offset });
+      return false;
+    });
   }
 
   private sleep(ms: number): Promise<void> {
@@ -157,20 +204,24 @@ export class TopologyRunner {
     });
   }
 
-  private async processBatch(running: RunningStage, records: readonly LogRecord[]): Promise<void> {
+  private async processBatch(running: RunningStage, polled: readonly LogRecord[]): Promise<void> {
     const { stage, processor } = running;
     const started = performance.now();
     const inputCodec = this.codec(stage.from);
     const outputs: ProduceRecord[] = [];
     let dead = 0;
 
-    const decoded: (InputRecord<unknown> | Error)[] = records.map((r) => {
+    const all: (InputRecord<unknown> | Error)[] = polled.map((r) => {
       try {
         return { topic: r.topic, partition: r.partition, offset: r.offset, key: r.key, value: inputCodec.fromBuffer(r.value), headers: r.headers, timestamp: r.timestamp };
       } catch (err) {
         return err instanceof Error ? err : new Error(String(err));
       }
     });
+    const due = this.dueOnly(running, polled, all);
+    if (due.length === 0) return;
+    const records = due.map((i) => polled[i]);
+    const decoded = due.map((i) => all[i]);
     const results = await this.runProcessor(processor, decoded);
     results.forEach((result, i) => {
       const record = records[i];

@@ -30,6 +30,12 @@ const stageShape = z.strictObject({
   to: z.union([z.string().min(1), z.array(z.string().min(1))]).optional(),
   deadLetter: z.string().min(1).optional(),
   retry: z.boolean().optional(),
+  /**
+   * A timestamp field (ms) of the input record before which it is not processed: the runner
+   * holds that record's partition until then (Kafka: pause), the other partitions flow on.
+   * Records of one partition must become due in order (e.g. a retry topic with one delay).
+   */
+  waitUntil: z.string().min(1).optional(),
   /** Overrides the runner's linger for this stage: `0ms` answers single records at once. */
   linger: z.string().refine((s) => DURATION.test(s), 'must be a duration like 0ms or 2ms').optional(),
   config: z.record(z.string(), z.unknown()).nullable().optional(),

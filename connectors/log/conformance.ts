@@ -251,6 +251,26 @@ export function runLogConformance(name: string, newLog: () => Promise<LogUnderTe
       expect((await collect(replay, 3)).map((r) => r.value.toString())).toEqual(['v2', 'v3', 'v4']);
     });
 
+    it('pauseAt holds one partition from an offset (others flow); resume reads it again from there', async () => {
+      const t = await topic(2);
+      const [k0, k1] = keysForPartitions(2);
+      await log.produce([record(t, k0, 'a0'), record(t, k0, 'a1'), record(t, k0, 'a2'), record(t, k1, 'b0')]);
+      const consumer = await open(unique('group'), [t]);
+      const first = await collect(consumer, 4);
+      const p0 = first.find((r) => r.key === k0)!.partition;
+      consumer.pauseAt({ topic: t, partition: p0, offset: 1 });
+      const p1 = first.find((r) => r.key === k1)!.partition;
+      await consumer.commit([], [{ topic: t, partition: p0, offset: 1 }, { topic: t, partition: p1, offset: 1 }]);
+      await log.produce([record(t, k1, 'b1'), record(t, k0, 'a3')]);
+      const during = await consumer.poll(10, 300);
+      expect(during.map((r) => r.value.toString())).toEqual(['b1']);
+      await consumer.rewind(); // a rewind keeps the hold
+      expect((await consumer.poll(10, 200)).map((r) => r.value.toString())).toEqual(['b1']);
+      consumer.resume(t, p0);
+      const after = await collect(consumer, 3);
+      expect(after.filter((r) => r.partition === p0).map((r) => r.value.toString())).toEqual(['a1', 'a2', 'a3']);
+    });
+
     it('lag counts unread records and the age of the oldest one', async () => {
       const t = await topic(2);
       const group = unique('group');
@@ -301,6 +321,15 @@ export function runLogConformance(name: string, newLog: () => Promise<LogUnderTe
       expect((await readAll(log, t, 2)).map((r) => r.value.toString())).toEqual(['fine']);
     });
   });
+}
+
+/** Two keys that land in different partitions of a topic with `partitions` partitions. */
+function keysForPartitions(partitions: number): [string, string] {
+  const first = 'key-0';
+  for (let i = 1; ; i++) {
+    const k = `key-${i}`;
+    if (partitionFor(k, partitions) !== partitionFor(first, partitions)) return [first, k];
+  }
 }
 
 function unique(prefix: string): string {

@@ -82,6 +82,14 @@ export interface Consumer {
   commit(outputs: readonly ProduceRecord[], offsets: readonly CommitOffset[]): Promise<void>;
   /** Forget uncommitted progress: the next poll starts again at the committed offsets. */
   rewind(): Promise<void>;
+  /**
+   * Holds one partition (Kafka: `seek` + `pause`): its read position goes back to `position.offset`
+   * and polls return none of its records until `resume`; the other partitions flow on. Used for
+   * records that are not due yet (a stage's `waitUntil`). A rewind keeps the hold.
+   */
+  pauseAt(position: RecordPosition): void;
+  /** Ends a hold made by `pauseAt`; the partition is read again from where it was held. */
+  resume(topic: string, partition: number): void;
   close(): Promise<void>;
 }
 

@@ -38,6 +38,7 @@ export class RspamdScanner implements SpamScanner {
           From: envelope.mailFrom,
           Rcpt: envelope.recipient,
           'Queue-Id': envelope.queueId,
+          ...(envelope.user ? { User: envelope.user } : {}),
         },
         signal: AbortSignal.timeout(this.timeoutMs),
       });

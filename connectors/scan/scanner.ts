@@ -41,6 +41,8 @@ export interface ScanEnvelope {
   readonly recipient: string;
   /** An id for the scanner's log: the ingress id. */
   readonly queueId: string;
+  /** The authenticated sender of outgoing mail (rspamd then applies its outbound rules). */
+  readonly user?: string;
 }
 
 export interface SpamScanner {

@@ -38,6 +38,8 @@ export class EmbeddedConsumer implements Consumer {
   private readonly topicSet: ReadonlySet<string>;
   /** `${topic}\0${partition}` → next offset to return. */
   private readonly positions = new Map<string, number>();
+  /** Partitions held by `pauseAt` (keys as `positions`). */
+  private readonly paused = new Set<string>();
   private rotation = 0;
   private closed = false;
   private wakeUp: (() => void) | undefined;
@@ -80,7 +82,19 @@ export class EmbeddedConsumer implements Consumer {
 
   async rewind(): Promise<void> {
     this.assertOpen();
-    this.positions.clear();
+    // A held partition keeps its hold position (at or after its committed offset).
+    for (const key of [...this.positions.keys()]) if (!this.paused.has(key)) this.positions.delete(key);
+  }
+
+  pauseAt(position: { topic: string; partition: number; offset: number }): void {
+    const key = positionKey(position.topic, position.partition);
+    this.positions.set(key, position.offset);
+    this.paused.add(key);
+  }
+
+  resume(topic: string, partition: number): void {
+    this.paused.delete(positionKey(topic, partition));
+    this.wakeUp?.();
   }
 
   async close(): Promise<void> {
@@ -96,6 +110,7 @@ export class EmbeddedConsumer implements Consumer {
     for (const topic of this.topicSet) {
       const ends = this.host.partitionEnds(topic);
       for (let partition = 0; partition < ends.length; partition++) {
+        if (this.paused.has(positionKey(topic, partition))) continue;
         if (ends[partition] > this.position(topic, partition)) candidates.push({ topic, partition, end: ends[partition] });
       }
     }

@@ -1,0 +1,66 @@
+/**
+ * The `prepare` stage: MailOutbound → MailOutbound. Makes the submitted message fit to leave:
+ *
+ * - Message-ID, Date and MIME-Version where missing (RFC 5322 §3.6, RFC 2045 §4); the Message-ID
+ *   is derived from the ingress id, so every domain's copy and a replay carry the same one;
+ * - a DKIM signature (RFC 6376; rsa-sha256, relaxed/relaxed, mailauth's `dkimSign`) with the key
+ *   of the sender's domain (d= the MAIL FROM domain, which submission made the From: domain).
+ *   A local domain without a key gets one here, the first time it sends (logged, with the DNS
+ *   record to publish; `sluice domain dkim NAME` prints it again).
+ *
+ * The prepared message is a new blob; the record points at it. Idempotent: a replay signs again
+ * and writes another blob, and only the committed record's blob is used.
+ */
+import { dkimSign } from 'mailauth';
+import { z } from 'zod';
+import type { ProcessorDefinition } from './processor.ts';
+import type { MailOutbound } from '../schemas/types.ts';
+import { dkimRecordName, dkimRecordText } from '../connectors/dkim/keys.ts';
+import { domainOf } from '../ingress/submission-route.ts';
+import { addMissingFields } from './outbound/message-fields.ts';
+
+const configSchema = z.object({
+  /** RFC 6376 §3.4: header/body canonicalization. */
+  canonicalization: z.enum(['relaxed/relaxed', 'relaxed/simple', 'simple/simple', 'simple/relaxed']).default('relaxed/relaxed'),
+});
+export type PrepareConfig = z.output<typeof configSchema>;
+
+export const prepareProcessor: ProcessorDefinition<PrepareConfig, MailOutbound, MailOutbound> = {
+  name: 'prepare',
+  spec: {
+    description: 'Adds Message-ID, Date, MIME-Version where missing and signs with the sender domain\'s DKIM key.',
+    input: 'MailOutbound',
+    output: 'MailOutbound',
+    config: configSchema,
+  },
+  create(config, resources) {
+    const outbound = resources.outbound;
+    if (!outbound) throw new Error('prepare stage: no outbound resources (the composition root builds them)');
+    const { blobs, logger } = resources;
+    return {
+      async process(record) {
+        const mail = record.value;
+        const raw = await blobs.get(mail.rawBlob);
+        const { message } = addMissingFields(raw, { messageId: `<${mail.ingressId}@${outbound.policy.hostname}>`, date: mail.submittedAt });
+        const signingDomain = domainOf(mail.mailFrom);
+        const { key, created } = await outbound.dkim.ensure(signingDomain);
+        if (created) {
+          logger.warn({ domain: signingDomain, name: dkimRecordName(key), txt: dkimRecordText(key) }, 'prepare: made a DKIM key for a domain that had none; publish this TXT record');
+        }
+        const signed = await dkimSign(message, {
+          signingDomain: key.domain,
+          selector: key.selector,
+          privateKey: key.privateKeyPem,
+          algorithm: 'rsa-sha256',
+          canonicalization: config.canonicalization,
+          signTime: new Date(resources.now()),
+        });
+        if (signed.errors.length > 0) throw new Error(`DKIM signing failed: ${signed.errors.map((e) => e.message).join('; ')}`);
+        // RFC 6376 §5.6: the DKIM-Signature field is prepended to the header.
+        const out = Buffer.concat([Buffer.from(signed.signatures, 'latin1'), message]);
+        const rawBlob = await blobs.put(out);
+        return [{ key: record.key, value: { ...mail, rawBlob, size: out.length } }];
+      },
+    };
+  },
+};
