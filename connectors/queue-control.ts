@@ -26,18 +26,17 @@ export class LogQueueControl implements QueueControlReader {
   private readonly type = schemaType('QueueControl');
   private readonly marks = new Map<string, QueueControl>();
   private readNext = 0;
-  private ensured: Promise<void> | undefined;
+  /** The topic exists once a queue command has written to it; until then there are no marks. */
+  private exists = false;
 
   constructor(private readonly log: Log) {}
 
-  private ensure(): Promise<void> {
-    this.ensured ??= this.log.ensureTopics([QUEUE_CONTROL_TOPIC]);
-    return this.ensured;
-  }
-
   /** Reads the marks appended since the last call. */
   private async refresh(): Promise<void> {
-    await this.ensure();
+    if (!this.exists) {
+      this.exists = (await this.log.topics()).some((t) => t.name === QUEUE_CONTROL_TOPIC.name);
+      if (!this.exists) return;
+    }
     const [end] = await this.log.endOffsets(QUEUE_CONTROL_TOPIC.name);
     while (this.readNext < end) {
       const records = await this.log.read(QUEUE_CONTROL_TOPIC.name, 0, this.readNext, 1000);
@@ -70,7 +69,9 @@ export class LogQueueControl implements QueueControlReader {
     return { topic: QUEUE_CONTROL_TOPIC.name, key: mark.outboundId, value: this.type.toBuffer(mark) };
   }
 
+  /** Creates the topic (the writers: `sluice queue retry-now | drop`). */
   async ensureTopic(): Promise<void> {
-    await this.ensure();
+    await this.log.ensureTopics([QUEUE_CONTROL_TOPIC]);
+    this.exists = true;
   }
 }
