@@ -68,14 +68,14 @@ async function targetsFor(out: OutboundResources, domain: string): Promise<SmtpT
     if (relay) {
       const r = splitRelay(relay);
       const addresses = isIP(r.host) ? [r.host] : await out.dns.addresses(r.host);
-      if (addresses.length === 0) return { code: 451, response: `4.4.3 relay ${r.host} has no address` };
+      if (addresses.length === 0) return { code: 0, response: `4.4.3 relay ${r.host} has no address` };
       return addresses.map((address) => ({ host: r.host, address, port: r.port }));
     }
     const hosts = await out.dns.mailHosts(domain);
     return hosts.flatMap((h) => h.addresses.map((address) => ({ host: h.exchange, address, port })));
   } catch (err) {
     if (!(err instanceof DnsError)) throw err;
-    if (err.temporary) return { code: 451, response: `4.4.3 ${err.message}` };
+    if (err.temporary) return { code: 0, response: `4.4.3 ${err.message}` };
     // RFC 7505 §4.2: mail to a null-MX domain fails with 556 5.1.10; RFC 3463: 5.1.2 bad destination.
     if (err.code === 'NULLMX') return { code: 556, response: `5.1.10 ${err.message}` };
     return { code: 550, response: `5.1.2 ${err.message}` };
@@ -98,8 +98,9 @@ async function attempt(out: OutboundResources, mail: MailOutbound, message: Buff
         last = err; // RFC 5321 §5.1: try the next address / MX host
       }
     }
-    // No host took the session. A 5yz greeting from every one is permanent (RFC 5321 §3.1), else temporary.
-    const code = last && last.code >= 500 ? last.code : 451;
+    // No host took the session: the greeting's reply when there was one (5yz from the last host
+    // is permanent, RFC 5321 §3.1), else no code — temporary, and the DSN says it was ours.
+    const code = last?.code ?? 0;
     const text = last ? last.message : 'no host to try';
     return { replies: all(mail.recipients, code, code >= 500 ? `5.4.0 ${text}` : `4.4.1 no answer: ${text}`), host: lastHost };
   });
@@ -210,7 +211,7 @@ export const deliverProcessor: ProcessorDefinition<DeliverConfig, MailOutbound, 
         return await attempt(out!, mail, message);
       } catch (err) {
         logger.error({ err, outboundId: mail.outboundId }, 'deliver: attempt failed locally; deferred');
-        return { replies: all(mail.recipients, 451, `4.3.0 local error: ${err instanceof Error ? err.message : String(err)}`), host: '' };
+        return { replies: all(mail.recipients, 0, `4.3.0 local error: ${err instanceof Error ? err.message : String(err)}`), host: '' };
       }
     }
 

@@ -47,15 +47,12 @@ export const prepareProcessor: ProcessorDefinition<PrepareConfig, MailOutbound, 
         if (created) {
           logger.warn({ domain: signingDomain, name: dkimRecordName(key), txt: dkimRecordText(key) }, 'prepare: made a DKIM key for a domain that had none; publish this TXT record');
         }
-        const signed = await dkimSign(message, {
-          signingDomain: key.domain,
-          selector: key.selector,
-          privateKey: key.privateKeyPem,
-          algorithm: 'rsa-sha256',
-          canonicalization: config.canonicalization,
-          signTime: new Date(resources.now()),
-        });
-        if (signed.errors.length > 0) throw new Error(`DKIM signing failed: ${signed.errors.map((e) => e.message).join('; ')}`);
+        const signature = { signingDomain: key.domain, selector: key.selector, privateKey: key.privateKeyPem, algorithm: 'rsa-sha256', canonicalization: config.canonicalization };
+        // mailauth signs once per entry of signatureData (the top-level fields alone sign nothing).
+        const signed = await dkimSign(message, { ...signature, signTime: new Date(resources.now()), signatureData: [signature] });
+        if (signed.errors.length > 0 || !/^DKIM-Signature:/i.test(signed.signatures)) {
+          throw new Error(`DKIM signing failed: ${signed.errors.map((e) => e.message).join('; ') || 'no signature made'}`);
+        }
         // RFC 6376 §5.6: the DKIM-Signature field is prepended to the header.
         const out = Buffer.concat([Buffer.from(signed.signatures, 'latin1'), message]);
         const rawBlob = await blobs.put(out);

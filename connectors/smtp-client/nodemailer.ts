@@ -39,21 +39,27 @@ export class NodemailerSmtpClient implements SmtpClient {
       socketTimeout: this.options.socketTimeoutMs ?? 10 * 60_000,
     });
     this.open.add(connection);
-    // An error event after the callback has answered (e.g. a late socket error) must not crash.
+    // Errors come as events (connecting) or through send's callback (in a transaction); an
+    // error event with nobody waiting must not crash the process.
     connection.on('error', () => undefined);
     let connected = false;
+    const where = `${target.host} [${target.address}]:${target.port}`;
     try {
       await new Promise<void>((resolve, reject) => {
+        const refused = (err?: SendError) => reject(new SmtpConnectError(`${where}: ${oneLine(err ? (err.response ?? err.message) : 'connection closed')}`, err?.responseCode ?? 0));
+        connection.once('error', refused);
+        connection.once('end', () => refused());
         connection.connect((err?: Error) => {
-          if (!err) {
-            connected = true;
-            return resolve();
-          }
-          const e = err as SendError;
-          reject(new SmtpConnectError(`${target.host} [${target.address}]:${target.port}: ${oneLine(e.response ?? e.message)}`, e.responseCode ?? 0));
+          connection.off('error', refused);
+          if (err) return refused(err as SendError);
+          connected = true;
+          resolve();
         });
       });
       return await new Promise<RecipientReply[]>((resolve) => {
+        // A session that ends without a reply to the transaction: no code, temporary.
+        // (A turn later: an error's own callback, which carries its reply code, comes first.)
+        connection.once('end', () => setImmediate(() => resolve(all(tx.to, 0, `${where}: connection closed during the transaction`))));
         connection.send({ from: tx.from, to: [...tx.to] }, tx.message, (err, info) => resolve(replies(tx.to, err as SendError | null, info)));
       });
     } finally {
@@ -68,6 +74,10 @@ export class NodemailerSmtpClient implements SmtpClient {
     for (const c of this.open) c.close();
     this.open.clear();
   }
+}
+
+function all(recipients: readonly string[], code: number, response: string): RecipientReply[] {
+  return recipients.map((recipient) => ({ recipient, code, response }));
 }
 
 /** One reply per recipient from nodemailer's outcome of `send`. */
