@@ -31,8 +31,15 @@ export class LogQueueControl implements QueueControlReader {
 
   constructor(private readonly log: Log) {}
 
-  /** Reads the marks appended since the last call. */
-  private async refresh(): Promise<void> {
+  private refreshing: Promise<void> | undefined;
+
+  /** Reads the marks appended since the last call; concurrent callers (a batch) share one read. */
+  private refresh(): Promise<void> {
+    this.refreshing ??= this.readNew().finally(() => (this.refreshing = undefined));
+    return this.refreshing;
+  }
+
+  private async readNew(): Promise<void> {
     if (!this.exists) {
       this.exists = (await this.log.topics()).some((t) => t.name === QUEUE_CONTROL_TOPIC.name);
       if (!this.exists) return;
