@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { relayDeliveries, sendFigures, sendTable, type LoadSummary, type SendRecord, type Submitted } from './send-report.ts';
+import { relayDeliveries, sendFigures, sendTable, undeliveredNote, type LoadSummary, type SendRecord, type Submitted } from './send-report.ts';
 
 const LOG = [
   'Dec 07 06:06:01 relay postfix-relay/qmgr[18463]: 0503CD607D: from=<u1@bench.test>, size=424, nrcpt=1 (queue active)',
@@ -14,7 +14,7 @@ describe('send bench figures', () => {
     const d = relayDeliveries(LOG);
     expect(d.get('0503CD607D')).toEqual({ status: 'sent', delay: 0.022 });
     expect(d.get('1111111111')).toEqual({ status: 'sent', delay: 7.25 });
-    expect(d.get('2222222222')?.status).toBe('bounced');
+    expect(d.get('2222222222')).toEqual({ status: 'bounced', delay: 0.1, response: 'host said 550' });
   });
 
   it('latency from the 250 to the remote 250; delivered rate up to the last remote 250', () => {
@@ -32,6 +32,7 @@ describe('send bench figures', () => {
     expect(f.deliveredPerS).toBeCloseTo(3 / 1.51, 6);
     expect(f.p50Ms).toBeCloseTo(40, 6);
     expect(f.maxMs).toBeCloseTo(1000, 6);
+    expect(undeliveredNote(submitted, deliveries)).toBe('1 bounced');
   });
 
   it('writes one row per load with both servers and the ratio of medians', () => {

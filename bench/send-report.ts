@@ -36,17 +36,19 @@ export interface Delivery {
   readonly delay?: number;
   /** Wall-clock seconds of the remote's reply, when the sender gives it directly (Sluice). */
   readonly at?: number;
+  /** The reply or error, for notes on what was not delivered. */
+  readonly response?: string;
 }
 
 // Postfix smtp(8): "QID: to=<rcpt>, relay=host[addr]:port, delay=0.123, delays=a/b/c/d, dsn=2.0.0, status=sent (250 …)"
-const SMTP_LINE = /postfix-relay\/smtp\[\d+\]: ([0-9A-F]+): to=<[^>]*>,(?: orig_to=<[^>]*>,)? relay=[^,]*, delay=([\d.]+), delays=[^,]*, dsn=[^,]*, status=(\w+)/;
+const SMTP_LINE = /postfix-relay\/smtp\[\d+\]: ([0-9A-F]+): to=<[^>]*>,(?: orig_to=<[^>]*>,)? relay=[^,]*, delay=([\d.]+), delays=[^,]*, dsn=[^,]*, status=(\w+)(?: \((.*)\))?/;
 
 /** The relay's outcome per queue id; a later line (a retry) replaces an earlier one. */
 export function relayDeliveries(log: string): Map<string, Delivery> {
   const out = new Map<string, Delivery>();
   for (const line of log.split('\n')) {
     const m = SMTP_LINE.exec(line);
-    if (m) out.set(m[1], { status: m[3], delay: Number(m[2]) });
+    if (m) out.set(m[1], { status: m[3], delay: Number(m[2]), ...(m[4] && m[3] !== 'sent' ? { response: m[4] } : {}) });
   }
   return out;
 }
@@ -91,6 +93,21 @@ export function sendFigures(summary: LoadSummary, submitted: readonly Submitted[
     p99Ms: quantile(latencies, 0.99),
     maxMs: latencies.length ? latencies[latencies.length - 1] : undefined,
   };
+}
+
+/** What became of the submitted messages not delivered: e.g. "2 deferred (451 …), 1 unknown". */
+export function undeliveredNote(submitted: readonly Submitted[], deliveries: ReadonlyMap<string, Delivery>): string {
+  const counts = new Map<string, { n: number; example?: string }>();
+  for (const s of submitted) {
+    const d = s.qid === null ? undefined : deliveries.get(s.qid);
+    if (d && remoteAcceptedAt(s, d) !== undefined) continue;
+    const key = d?.status ?? 'no outcome yet';
+    const c = counts.get(key) ?? { n: 0 };
+    c.n++;
+    c.example ??= d?.response;
+    counts.set(key, c);
+  }
+  return [...counts].map(([status, c]) => `${c.n} ${status}${c.example ? ` (${c.example.slice(0, 120)})` : ''}`).join(', ');
 }
 
 export type SendServer = 'sluice' | 'postfix';

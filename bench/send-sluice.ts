@@ -21,6 +21,7 @@ interface Result {
   readonly ingressId: string;
   readonly status: string;
   readonly at: number;
+  readonly response: string;
 }
 
 export interface SendSluiceOptions {
@@ -73,7 +74,7 @@ export class SendSluice {
         for (const r of records) {
           const v = type.fromBuffer(r.value) as Result;
           // A notice ("delayed") is no outcome; a later result replaces a deferral.
-          if (v.status !== 'delayed') this.outcomes.set(v.ingressId, { status: v.status, at: v.at / 1000 });
+          if (v.status !== 'delayed') this.outcomes.set(v.ingressId, { status: v.status, at: v.at / 1000, response: v.response });
         }
         offset = records[records.length - 1].offset + 1;
         this.read.set(partition, offset);

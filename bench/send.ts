@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { run } from './proc.ts';
 import { PostfixInstance, RELAY, ensurePostfix } from './send-postfix.ts';
-import { relayDeliveries, sendFigures, sendTable, treeCpuSeconds, type Delivery, type LoadSummary, type SendRecord, type SendServer, type Submitted } from './send-report.ts';
+import { relayDeliveries, sendFigures, undeliveredNote, sendTable, treeCpuSeconds, type Delivery, type LoadSummary, type SendRecord, type SendServer, type Submitted } from './send-report.ts';
 import { SendSluice } from './send-sluice.ts';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../..');
@@ -105,7 +105,7 @@ async function measure(o: Options, t: Target, size: string, concurrency: number,
   const cpu1 = treeCpuSeconds(t.pid(), CLK_TCK);
   const figures = sendFigures(summary, submitted, deliveries);
   const notes = [
-    figures.delivered < summary.accepted ? `only ${figures.delivered} of ${summary.accepted} delivered within ${o.drainS} s of the load's end` : '',
+    figures.delivered < summary.accepted ? `only ${figures.delivered} of ${summary.accepted} delivered within ${o.drainS} s of the load's end: ${undeliveredNote(submitted, deliveries)}` : '',
     summary.failed ? `${summary.failed} refused, e.g. ${summary.errors_sample[0]}` : '',
   ].filter(Boolean);
   return {
