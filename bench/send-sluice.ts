@@ -2,7 +2,8 @@
  * Sluice under the sending bench: a fresh data folder with the domain bench.test (made by
  * `sluice domain add`, so it has its DKIM key) and the sender users, a loopback DNS server
  * that gives every dN.remote.test the MX mx.remote.test → 127.0.0.77 (the remote Postfix),
- * `sluice serve` as a child with `outbound.port` 2525 and the submission rate limits off.
+ * `sluice serve` as a child with `outbound.port` 2525 and the submission rate limits off (or, with
+ * route `relay`, `outbound.relay` 127.0.0.77:2525 and no DNS).
  * Deliveries are read from the log, as a second process may (`mail.outbound.results`).
  */
 import { rmSync } from 'node:fs';
@@ -28,6 +29,8 @@ export interface SendSluiceOptions {
   readonly users: readonly string[];
   readonly password: string;
   readonly domains: number;
+  /** `mx` (default): MX lookups through the loopback DNS server; `relay`: `outbound.relay` to the remote, no DNS (as Postfix's transport map). */
+  readonly route?: 'mx' | 'relay';
   readonly keep?: boolean;
 }
 
@@ -57,6 +60,7 @@ export class SendSluice {
         SLUICE_HOSTNAME: 'sluice.bench.test',
         SLUICE_SUBMISSION_RATE_LIMIT_MESSAGES: '0',
         SLUICE_SUBMISSION_RATE_LIMIT_RECIPIENTS: '0',
+        ...(options.route === 'relay' ? { SLUICE_OUTBOUND_RELAY: `${REMOTE.host}:${REMOTE.port}` } : {}),
       },
     });
     return new SendSluice(server, dns, dataDir, options.keep ?? false);

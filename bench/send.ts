@@ -14,7 +14,7 @@
  * (client wall clock; the remote 250 from the sender: Sluice's delivery results on the log,
  * Postfix's logged delay since MAIL FROM), server CPU per message. It never fails on speed.
  * Options: --messages 2000 --reps 2 --sizes 5k,50k --concurrency 1,4,16 --domains 10
- * --only sluice|postfix --drain-timeout 180 --base /var/tmp/sluice-bench-send (see bench/README.md).
+ * --only sluice|postfix --sluice-route mx|relay --drain-timeout 180 --base /var/tmp/sluice-bench-send (see bench/README.md).
  */
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -147,6 +147,7 @@ export async function sendMain(args: readonly string[]): Promise<void> {
       sizes: { type: 'string', default: '5k,50k' },
       concurrency: { type: 'string', default: '1,4,16' },
       domains: { type: 'string', default: '10' },
+      'sluice-route': { type: 'string', default: 'mx' },
       only: { type: 'string' },
       'drain-timeout': { type: 'string', default: '180' },
       'poll-ms': { type: 'string', default: '100' },
@@ -168,6 +169,8 @@ export async function sendMain(args: readonly string[]): Promise<void> {
   const reps = Number(opt.reps);
   const sizes = opt.sizes.split(',');
   const concurrencies = opt.concurrency.split(',').map(Number);
+  const route = opt['sluice-route'];
+  if (route !== 'mx' && route !== 'relay') throw new Error(`--sluice-route: mx or relay, not ${route}`);
   const servers: SendServer[] = (['sluice', 'postfix'] as const).filter((s) => opt.only === undefined || opt.only === s);
   if (!servers.length) throw new Error(`--only: sluice or postfix, not ${opt.only}`);
 
@@ -186,7 +189,7 @@ export async function sendMain(args: readonly string[]): Promise<void> {
   const facts = [
     `date ${new Date().toISOString()}, nproc ${cpus().length} (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, kernel ${release()}, Node ${process.version}, Postfix ${version}`,
     `${o.messages} messages per run, one recipient each (r1..r100 at d1..d${o.domains}.remote.test, at random), senders u1..u${SENDERS}@bench.test (one per connection), 10 messages per connection, STARTTLS + AUTH PLAIN, ${reps} repetitions interleaved`,
-    `remote: Postfix on ${'127.0.0.77:2525'} (STARTTLS offered, mail discarded once queued); Postfix relay on ${RELAY.host}:${RELAY.port} (SASL sasldb, transport map, opportunistic TLS); Sluice: a fresh data folder per run, MX lookups through a loopback DNS server`,
+    `remote: Postfix on ${'127.0.0.77:2525'} (STARTTLS offered, mail discarded once queued); Postfix relay on ${RELAY.host}:${RELAY.port} (SASL sasldb, transport map, opportunistic TLS); Sluice: a fresh data folder per run, ${route === 'mx' ? 'MX lookups through a loopback DNS server' : 'outbound.relay 127.0.0.77:2525 (no DNS, as Postfix\'s transport map)'}`,
   ];
   try {
     await remote.start();
@@ -201,7 +204,7 @@ export async function sendMain(args: readonly string[]): Promise<void> {
             if (server === 'postfix') {
               r = await measure(o, postfixTarget(relay!), size, c, rep);
             } else {
-              const sluice = await SendSluice.start({ users, password: PASSWORD, domains: o.domains, keep: opt.keep });
+              const sluice = await SendSluice.start({ users, password: PASSWORD, domains: o.domains, route, keep: opt.keep });
               try {
                 r = await measure(o, sluice.target(), size, c, rep);
               } finally {
