@@ -147,8 +147,8 @@ const configSchema = z
         relay: hostPort.optional(),
         /** Delays before retry 1, 2, …; the last repeats (at most 5: one per retry topic). */
         retrySchedule: z.array(duration).min(1).max(5).default([60_000, 300_000, 1_800_000, 7_200_000, 28_800_000]),
-        /** Give up (failure DSN) this long after submission. */
-        maxAge: duration.default(5 * 86_400_000),
+        /** Give up (failure DSN) this long after submission; below the queue topics' retention (30d, outbound.yaml). */
+        maxAge: duration.refine((ms) => ms <= 25 * 86_400_000, 'at most 25d (the queue topics keep records 30d)').default(5 * 86_400_000),
         /** Send the sender one "delayed" DSN when mail is still queued this long after submission. */
         delayWarning: duration.default(4 * 3_600_000),
         /** Connections at once to one destination (recipient domain or relay). */

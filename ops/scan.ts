@@ -49,7 +49,7 @@ export function reportScanners(config: Readonly<Config>, logger: Logger, metrics
   metrics.scanConfigured.set({ scanner: 'clamd' }, config.scan.clamd ? 1 : 0);
   metrics.scanConfigured.set({ scanner: 'rspamd' }, config.scan.rspamd ? 1 : 0);
   if (!config.scan.clamd) {
-    logger.warn('NO VIRUS SCANNING: scan.clamd is not set — mail is stored with "X-Sluice-Virus-Scan: not scanned"; set scan.clamd (SLUICE_SCAN_CLAMD) to host:port or a socket path');
+    logger.warn('NO VIRUS SCANNING: scan.clamd is not set — mail is stored with "X-Sluice-Virus-Scan: not scanned" and outgoing mail is sent unscanned; set scan.clamd (SLUICE_SCAN_CLAMD) to host:port or a socket path');
   }
-  if (!config.scan.rspamd) logger.info('scan.rspamd not set: spam verdicts from the built-in checks only');
+  if (!config.scan.rspamd) logger.info('scan.rspamd not set: spam verdicts from the built-in checks only, and outgoing mail is not checked for spam');
 }

@@ -25,6 +25,24 @@ describe('sluice CLI', () => {
     expect(badEnv.stderr).toContain('listen.smtp: expected host:port');
   });
 
+  it('domain add makes the DKIM key and prints its TXT record; a rerun and domain dkim show the same one', async () => {
+    const dataDir = tempDir();
+    const added = await sluice(['domain', 'add', 'Mail.Example.test'], { dataDir });
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.stdout).toMatch(/^domain mail\.example\.test added\nmade a DKIM key for mail\.example\.test \(selector sluice\); publish this TXT record:\n {2}name: {2}sluice\._domainkey\.mail\.example\.test\n {2}value: v=DKIM1; k=rsa; p=[A-Za-z0-9+/=]+\n/);
+    const value = /value: (.*)/.exec(added.stdout)![1];
+    expect(existsSync(join(dataDir, 'dkim', 'mail.example.test.sluice.pem'))).toBe(true);
+    const again = await sluice(['domain', 'add', 'mail.example.test'], { dataDir });
+    expect(again.stdout).toContain('DKIM key for mail.example.test (selector sluice)');
+    expect(again.stdout).toContain(`value: ${value}\n`);
+    const shown = await sluice(['domain', 'dkim', 'mail.example.test'], { dataDir });
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain(`value: ${value}\n`);
+    const foreign = await sluice(['domain', 'dkim', 'other.test'], { dataDir });
+    expect(foreign.code).toBe(1);
+    expect(foreign.stderr).toContain('not a local domain');
+  });
+
   it('refuses a user of a domain that is not local, and a second user of the same address', async () => {
     const dataDir = tempDir();
     const foreign = await sluice(['user', 'add', 'x@elsewhere.test', '--password-stdin'], { dataDir, stdin: 'pw\n' });

@@ -203,6 +203,14 @@ describe('loadTopology: each kind of problem, with its place', () => {
     expect(p.what).toContain('duration');
   });
 
+  it('waitUntil names a timestamp (long) field of the input schema', () => {
+    // `in` carries MailReceived: receivedAt is a timestamp, recipient a string.
+    const ok = BASE.replace('    to: parsed\n', '    to: parsed\n    waitUntil: receivedAt\n');
+    expect(parseTopology(ok, FILE, PROCESSORS).stages[0].waitUntil).toBe('receivedAt');
+    const p = expectProblem(BASE.replace('    to: parsed\n', '    to: parsed\n    waitUntil: recipient\n'), 'waitUntil', 'recipient');
+    expect(p.what).toBe('stage "parse": waitUntil: "recipient" is not a long (timestamp) field of MailReceived');
+  });
+
   it('a topic nobody writes', () => {
     const text = BASE.replace('    source: external\n', '');
     const p = expectProblem(text, 'no stage writes', 'in:');
