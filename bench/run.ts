@@ -7,7 +7,8 @@
  * off,on` each Sluice run is made twice, without and with a real clamd and rspamd (test/harness/),
  * and a table compares the two.
  * `--suite imap` runs the IMAP bench instead (bench/imap.ts, its own options); `--suite blob` the blob
- * store bench (bench/blob.ts: S3 beside the embedded store); `--suite smtp` is the default.
+ * store bench (bench/blob.ts: S3 beside the embedded store); `--suite send` the sending flow beside a Postfix relay
+ * (bench/send.ts); `--suite smtp` is the default.
  */
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, release } from 'node:os';
@@ -22,14 +23,15 @@ import { startRspamd, type RunningRspamd } from '../test/harness/rspamd.ts';
 import { BenchSluice, type ServerSide } from './sluice-target.ts';
 import { imapMain } from './imap.ts';
 import { blobMain } from './blob.ts';
+import { sendMain } from './send.ts';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../..');
-/** `--suite smtp|imap|blob` (taken out of the arguments; the rest go to the suite). */
+/** `--suite smtp|imap|blob|send` (taken out of the arguments; the rest go to the suite). */
 const argv = process.argv.slice(2);
 const suiteAt = argv.findIndex((a) => a === '--suite' || a.startsWith('--suite='));
 const suite = suiteAt < 0 ? 'smtp' : argv[suiteAt].includes('=') ? argv[suiteAt].slice('--suite='.length) : argv[suiteAt + 1];
 if (suiteAt >= 0) argv.splice(suiteAt, argv[suiteAt].includes('=') ? 1 : 2);
-if (suite !== 'smtp' && suite !== 'imap' && suite !== 'blob') throw new Error(`--suite: smtp, imap or blob, not ${suite}`);
+if (suite !== 'smtp' && suite !== 'imap' && suite !== 'blob' && suite !== 'send') throw new Error(`--suite: smtp, imap, blob or send, not ${suite}`);
 const { values: opt } = parseArgs({
   args: suite === 'smtp' ? argv : [],
   options: {
@@ -250,6 +252,7 @@ async function main(): Promise<void> {
 
 if (suite === 'imap') await imapMain(argv);
 else if (suite === 'blob') await blobMain(argv);
+else if (suite === 'send') await sendMain(argv);
 else await main();
 // Done: the harness's loopback DNS server (shared by every Sluice this run started) would keep
 // the process alive after the tables are written.

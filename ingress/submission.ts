@@ -9,7 +9,8 @@
  *   authenticator (`access/auth/`, growing delays after failures), and offered only over TLS;
  * - MAIL FROM and every `From:` address must be the authenticated user's (else 553 5.7.1);
  * - recipients may be remote: `submission-route.ts` splits them into a Sent copy, local
- *   deliveries (`mail.received`) and per-domain `mail.outbound` records, produced in one append.
+ *   deliveries (`mail.received`) and per-domain `mail.outbound` records, produced in one append;
+ * - per-user rate limits on messages and recipients (`submission-limits.ts`, 451 4.7.1).
  */
 import { randomUUID } from 'node:crypto';
 import type { SMTPServer, SMTPServerAddress, SMTPServerAuthentication, SMTPServerDataStream, SMTPServerOptions, SMTPServerSession } from 'smtp-server';
@@ -27,6 +28,7 @@ import { receivedHeader } from './received-header.ts';
 import { fromAddresses } from './from-header.ts';
 import { domainOf, routeSubmission } from './submission-route.ts';
 import { DEFAULT_MAX_SIZE, type MxMetrics } from './smtp-mx.ts';
+import { SubmissionLimits } from './submission-limits.ts';
 
 export interface SubmissionDeps {
   readonly log: Log;
@@ -50,6 +52,8 @@ export interface SubmissionDeps {
   readonly encodeReceived: (value: MailReceived) => Buffer;
   readonly encodeOutbound: (value: MailOutbound) => Buffer;
   readonly metrics?: MxMetrics;
+  /** Per-user messages and recipients per window; default 500 messages and 2000 recipients an hour. */
+  readonly limits?: SubmissionLimits;
 }
 
 export interface SubmissionServer {
@@ -77,6 +81,7 @@ export function createSubmissionServer(deps: SubmissionDeps): SubmissionServer {
   const recipients = new WeakMap<SMTPServerAddress, Recipient>();
   const inflight = new Set<Promise<unknown>>();
   const servers: SMTPServer[] = [];
+  const limits = deps.limits ?? new SubmissionLimits();
 
   function fail(callback: ServerCallback, err: unknown, what: string, context: Record<string, unknown>): void {
     if (!(err instanceof SmtpError)) logger.error({ err, ...context }, `${what} failed; answering 451`);
@@ -116,10 +121,15 @@ export function createSubmissionServer(deps: SubmissionDeps): SubmissionServer {
   function onMailFrom(address: SMTPServerAddress, session: SMTPServerSession, callback: ServerCallback): void {
     // RFC 6409 §6.1: the submission server may check the sender; ours sends only as the user.
     if (address.address.toLowerCase() !== session.user) return callback(smtpErrors.senderNotOwned(`<${address.address}>`).toServerError());
-    callback();
+    // RFC 5321 §4.2.5: over the user's sending rate, 451 4.7.1 (submission-limits.ts).
+    limits.checkMessage(session.user).then(
+      () => callback(),
+      (err: unknown) => fail(callback, err, 'rate limit', { user: session.user }),
+    );
   }
 
-  async function checkRecipient(address: SMTPServerAddress): Promise<void> {
+  async function checkRecipient(address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
+    if (session.user) await limits.checkRecipient(session.user, session.envelope.rcptTo.length);
     const at = address.address.lastIndexOf('@');
     // RFC 6409 §4.1: the submission server may require fully qualified addresses.
     if (at <= 0 || at === address.address.length - 1) throw new SmtpError(553, '5.1.3', `<${address.address}>: a recipient needs a domain`);
@@ -147,6 +157,9 @@ export function createSubmissionServer(deps: SubmissionDeps): SubmissionServer {
     }
     if (local.size === 0 && remote.length === 0) throw smtpErrors.temporaryFailure();
     const mailFrom = session.envelope.mailFrom.address;
+    const charged = local.size + remote.length;
+    // Taken before the append, so that concurrent connections of one user cannot overrun it.
+    await limits.charge(userId, charged);
     let records: ProduceRecord[];
     try {
       const rawBlob = await deps.blobs.put(raw);
@@ -160,6 +173,7 @@ export function createSubmissionServer(deps: SubmissionDeps): SubmissionServer {
       logger.info({ ingressId, user: userId, mailFrom, local: [...local.values()], remote, size: raw.length, rawBlob }, 'message submitted');
     } catch (err) {
       logger.error({ err, ingressId, user: userId }, 'could not store a submitted message; answering 451');
+      await limits.refund(userId, charged);
       throw smtpErrors.temporaryFailure();
     }
     deps.metrics?.accepted?.(local.size + remote.length);
@@ -231,8 +245,8 @@ export function createSubmissionServer(deps: SubmissionDeps): SubmissionServer {
       disableReverseLookup: true,
       onAuth,
       onMailFrom,
-      onRcptTo(address, _session, callback) {
-        checkRecipient(address).then(
+      onRcptTo(address, session, callback) {
+        checkRecipient(address, session).then(
           () => callback(),
           (err: unknown) => fail(callback, err, 'recipient lookup', { recipient: address.address }),
         );

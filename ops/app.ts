@@ -24,6 +24,7 @@ import { PROCESSORS } from '../processors/index.ts';
 import type { Resources } from '../processors/processor.ts';
 import { openScanResources } from './scan.ts';
 import { openOutboundResources } from './outbound.ts';
+import { LogQueueControl } from '../connectors/queue-control.ts';
 
 export interface Connectors {
   readonly log: Log;
@@ -68,6 +69,7 @@ export function openApp(config: Readonly<Config>, logger: Logger): App {
   const push = new InProcessPushBus();
   const scan = openScanResources(config);
   const outbound = openOutboundResources(config);
+  const queue = new LogQueueControl(log);
   return {
     config,
     logger,
@@ -77,7 +79,7 @@ export function openApp(config: Readonly<Config>, logger: Logger): App {
     store,
     search,
     push,
-    resources: () => ({ blobs, store, search, push, logger, now: Date.now, scan, outbound }),
+    resources: () => ({ blobs, store, search, push, logger, now: Date.now, scan, outbound, queue }),
     async close() {
       await log.close();
       await outbound.close();

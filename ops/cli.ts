@@ -9,10 +9,11 @@ import { topologyCommand } from './commands/topology.ts';
 import { mailboxCommand } from './commands/mailbox.ts';
 import { dlqCommand } from './commands/dlq.ts';
 import { quarantineCommand } from './commands/quarantine.ts';
+import { queueCommand } from './commands/queue.ts';
 import { UsageError, type Command } from './commands/common.ts';
 import { ConfigError } from './config.ts';
 
-const COMMANDS: readonly Command[] = [serveCommand, domainCommand, userCommand, topologyCommand, mailboxCommand, dlqCommand, quarantineCommand];
+const COMMANDS: readonly Command[] = [serveCommand, domainCommand, userCommand, topologyCommand, mailboxCommand, dlqCommand, quarantineCommand, queueCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.usage.length));

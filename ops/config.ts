@@ -72,7 +72,21 @@ const configSchema = z
       .strict()
       .prefault({}),
     /** SMTP submission (listen.submission, listen.submissions); size and idle timeout as smtp.*. */
-    submission: z.object({ maxRecipients: z.coerce.number().int().positive().default(100) }).strict().prefault({}),
+    submission: z
+      .object({
+        maxRecipients: z.coerce.number().int().positive().default(100),
+        /** Per-user sending limits (ingress/submission-limits.ts): past either, 451 4.7.1. 0 = no limit. */
+        rateLimit: z
+          .object({
+            messages: z.coerce.number().int().nonnegative().default(500),
+            recipients: z.coerce.number().int().nonnegative().default(2000),
+            window: duration.pipe(z.number().min(1000, 'at least 1s')).default(3_600_000),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
     /** Logins of IMAP and POP3 (SMTP submission later). */
     auth: z
       .object({

@@ -16,6 +16,9 @@ import { TopologyRunner } from '../topology/runner.ts';
 import { PROCESSORS } from '../processors/index.ts';
 import { createMxServer } from '../ingress/smtp-mx.ts';
 import { createSubmissionServer } from '../ingress/submission.ts';
+import { SubmissionLimits } from '../ingress/submission-limits.ts';
+import { watchOutboundQueue } from './outbound-metrics.ts';
+import { queueTopics } from './queue.ts';
 import { ensureTlsCertificate } from '../ingress/tls.ts';
 import { schemaType } from '../schemas/registry.ts';
 import type { MailOutbound, MailReceived } from '../schemas/types.ts';
@@ -65,6 +68,7 @@ export async function serve(config: Readonly<Config>, logger: Logger): Promise<R
   const app = openApp(config, logger);
   const metrics = new Metrics();
   metrics.watchLog(app.log, app.topologies);
+  watchOutboundQueue(metrics.registry, app.log, queueTopics(app.topologies));
   reportScanners(config, logger, metrics);
   const thread = config.runner.thread ? await startPipelineThread({ config, logger, metrics, push: app.push, log: app.log }) : null;
   const pipeline = thread ?? (await startInProcess(app, metrics));
@@ -141,6 +145,7 @@ export async function serve(config: Readonly<Config>, logger: Logger): Promise<R
     tls,
     maxSize: config.smtp.maxSize,
     maxRecipients: config.submission.maxRecipients,
+    limits: new SubmissionLimits({ ...config.submission.rateLimit, windowMs: config.submission.rateLimit.window }),
     idleTimeoutMs: config.smtp.idleTimeout,
     metrics: {
       accepted: (recipients) => {

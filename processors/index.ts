@@ -15,8 +15,14 @@ import { prepareProcessor } from './prepare.ts';
 import { outboundScanProcessor } from './outbound-scan.ts';
 import { deliverProcessor } from './deliver.ts';
 import { releaseProcessor } from './release.ts';
+import { skipCancelled } from './skip-cancelled.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each definition has its own config and record types
-export const PROCESSORS: ReadonlyMap<string, ProcessorDefinition<any, any, any>> = new Map(
-  [parseProcessor, splitAttachmentsProcessor, storeProcessor, indexProcessor, pushProcessor, spamProcessor, virusProcessor, spamLearnProcessor, prepareProcessor, outboundScanProcessor, deliverProcessor, releaseProcessor].map((p) => [p.name, p]),
+type AnyDefinition = ProcessorDefinition<any, any, any>;
+
+export const PROCESSORS: ReadonlyMap<string, AnyDefinition> = new Map(
+  ([parseProcessor, splitAttachmentsProcessor, storeProcessor, indexProcessor, pushProcessor, spamProcessor, virusProcessor, spamLearnProcessor, prepareProcessor, outboundScanProcessor, deliverProcessor, releaseProcessor] as AnyDefinition[])
+    // The outgoing queue's stages skip what an operator dropped or retried (`sluice queue`).
+    .map((p) => (p.spec.input === 'MailOutbound' ? skipCancelled(p) : p))
+    .map((p) => [p.name, p] as const),
 );

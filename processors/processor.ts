@@ -23,6 +23,7 @@ import type { SearchIndex } from '../connectors/search/search.ts';
 import type { PushBus } from '../connectors/push/push.ts';
 import type { ScanResources } from '../connectors/scan/resources.ts';
 import type { OutboundResources } from '../connectors/outbound.ts';
+import type { QueueControlReader } from '../connectors/queue-control.ts';
 
 export interface InputRecord<T> {
   readonly topic: string;
@@ -54,6 +55,8 @@ export interface Resources {
   readonly scan?: ScanResources;
   /** DNS, SMTP client, DKIM keys and policy for the sending flow; absent: its stages refuse to start. */
   readonly outbound?: OutboundResources;
+  /** The outgoing queue's operator marks (`sluice queue drop | retry-now`); absent: nothing is skipped. */
+  readonly queue?: QueueControlReader;
 }
 
 export interface Processor<I = unknown, O = unknown> {

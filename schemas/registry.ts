@@ -10,7 +10,7 @@ import { join, dirname } from 'node:path';
 const here = dirname(fileURLToPath(import.meta.url));
 
 /** Load order: dependencies first. */
-export const SCHEMA_ORDER = ['Address', 'MailReceived', 'ParsedMail', 'MailboxCommand', 'MailboxEvent', 'DeadLetter', 'MailOutbound', 'DeliveryResult'] as const;
+export const SCHEMA_ORDER = ['Address', 'MailReceived', 'ParsedMail', 'MailboxCommand', 'MailboxEvent', 'DeadLetter', 'MailOutbound', 'DeliveryResult', 'QueueControl'] as const;
 export type SchemaName = (typeof SCHEMA_ORDER)[number];
 
 export type AvroType = avro.Type;

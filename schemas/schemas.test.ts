@@ -15,6 +15,7 @@ import type {
   DeadLetter,
   MailOutbound,
   DeliveryResult,
+  QueueControl,
   MailReceived,
   MailboxCommand,
   MailboxEvent,
@@ -222,9 +223,12 @@ const deliveryResult: DeliveryResult = {
   outboundId: 'i-1:remote.example', ingressId: 'i-1', userId: 'u-1', domain: 'remote.example', recipient: 'bob@remote.example', attempt: 1,
   status: 'deferred', code: 451, response: '451 4.3.0 try later', host: 'mx.remote.example', at: 1_700_000_000_100, nextAttemptAt: 1_700_000_060_100,
 };
+const queueControl: QueueControl = {
+  action: 'drop', outboundId: 'i-1:remote.example', topic: 'mail.outbound.retry.2', partition: 1, offset: 7, bounce: false, by: 'root', at: 1_700_000_000_200,
+};
 const SAMPLES: Record<string, unknown> = {
   Address: address, MailReceived: received, ParsedMail: parsed, MailboxCommand: command, MailboxEvent: event, DeadLetter: deadLetter,
-  MailOutbound: outbound, DeliveryResult: deliveryResult,
+  MailOutbound: outbound, DeliveryResult: deliveryResult, QueueControl: queueControl,
 };
 
 /** Where the field names of `value` differ from those of the Avro `type`, at any depth. */

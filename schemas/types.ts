@@ -250,7 +250,8 @@ export interface MailOutbound {
   scanned: string;
 }
 
-export type DeliveryStatus = 'delivered' | 'deferred' | 'failed' | 'expired' | 'delayed' | 'blocked';
+/** `dropped`: removed from the queue by an operator (`sluice queue drop`, ops/queue.ts). */
+export type DeliveryStatus = 'delivered' | 'deferred' | 'failed' | 'expired' | 'delayed' | 'blocked' | 'dropped';
 
 export interface DeliveryResult {
   outboundId: string;
@@ -265,4 +266,16 @@ export interface DeliveryResult {
   host: string;
   at: number;
   nextAttemptAt: number;
+}
+
+/** QueueControl.avsc: an operator's drop or retry-now of one pending outgoing record. */
+export interface QueueControl {
+  action: 'drop' | 'retry-now';
+  outboundId: string;
+  topic: string;
+  partition: number;
+  offset: number;
+  bounce: boolean;
+  by: string;
+  at: number;
 }
