@@ -54,7 +54,8 @@ export async function startAccessTestEnv(options: { logger?: Logger } = {}): Pro
   const store = new SqliteMailStore({ path: path.join(dir, 'mail.db') });
   const search = new SqliteSearchIndex({ path: path.join(dir, 'search.db') });
   const push = new InProcessPushBus();
-  const topologies = loadTopologies(topologyDir, PROCESSORS);
+  // The receiving flow only: mailbox access never sends mail (outbound.yaml's stages need SMTP and DKIM resources).
+  const topologies = loadTopologies(topologyDir, PROCESSORS).filter((t) => t.name !== 'outbound');
   const scan = openTestScanResources(dir);
   const runner = new TopologyRunner({
     log,

@@ -58,7 +58,8 @@ export async function startClamd(): Promise<RunningClamd> {
       `DatabaseDirectory ${db}`,
       `PidFile ${join(dir, 'clamd.pid')}`,
       `TemporaryDirectory ${dir}`,
-      'LogFile /dev/null',
+      // Its own file: clamd locks its log file, so clamds sharing /dev/null refuse to start side by side.
+      `LogFile ${join(dir, 'clamd.log')}`,
       'LogVerbose no',
       'StreamMaxLength 60M',
       'MaxThreads 4',
