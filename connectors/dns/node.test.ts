@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDnsmasq, type RunningDns } from './dnsmasq-kit.ts';
 import { NodeDnsResolver } from './node.ts';
 import { DnsError } from './dns.ts';
+import { startDns } from '../../test/harness/dns.ts';
 
 let dns: RunningDns;
 let resolver: NodeDnsResolver;
@@ -93,6 +94,24 @@ describe('NodeDnsResolver over dnsmasq on loopback', () => {
       expect(err.code).toBe('ETIMEOUT');
     } finally {
       silent.close();
+    }
+  });
+});
+
+describe('NodeDnsResolver: a family whose lookup fails', () => {
+  it('makes "no address" a temporary failure when the A query times out and AAAA has no data, for a host and for an MX target', async () => {
+    const slow = await startDns({
+      'slow-a.test': { A: ['127.0.0.9'], silent: ['A'] },
+      'via-mx.test': { MX: [{ exchange: 'slow-a.test', priority: 10 }] },
+      'fine.test': { A: ['127.0.0.10'] },
+    });
+    try {
+      const r = new NodeDnsResolver({ servers: [slow.address], timeoutMs: 300, tries: 1 });
+      await expect(r.addresses('slow-a.test')).rejects.toMatchObject({ name: 'DnsError', temporary: true });
+      await expect(r.mailHosts('via-mx.test')).rejects.toMatchObject({ name: 'DnsError', temporary: true });
+      expect(await r.addresses('fine.test')).toEqual(['127.0.0.10']); // AAAA has no data: A alone answers
+    } finally {
+      await slow.close();
     }
   });
 });

@@ -55,9 +55,15 @@ export class NodeDnsResolver implements DnsResolver {
       this.query(`A ${name}`, () => this.resolver.resolve4(name), [] as string[]),
       this.query(`AAAA ${name}`, () => this.resolver.resolve6(name), [] as string[]),
     ]);
-    // One family answering is enough; both failing is the error of the first.
-    if (v4.status === 'rejected' && v6.status === 'rejected') throw v4.reason;
-    return [...(v4.status === 'fulfilled' ? v4.value : []), ...(v6.status === 'fulfilled' ? v6.value : [])];
+    const found = [...(v4.status === 'fulfilled' ? v4.value : []), ...(v6.status === 'fulfilled' ? v6.value : [])];
+    // One family answering with addresses is enough. With none, a family whose lookup failed
+    // decides: the host may well have addresses there (an A query that timed out while AAAA
+    // had no data is a temporary failure, not "no address" — RFC 5321 §4.4.1 / §5.1).
+    if (found.length === 0) {
+      if (v4.status === 'rejected') throw v4.reason;
+      if (v6.status === 'rejected') throw v6.reason;
+    }
+    return found;
   }
 
   async mailHosts(domain: string): Promise<MailHost[]> {

@@ -8,7 +8,13 @@ import { freePort } from './server.ts';
 
 export interface DnsZone {
   /** Lower-case name → records. TXT values longer than 255 bytes are split into character-strings. */
-  readonly [name: string]: { A?: string[]; MX?: { exchange: string; priority: number }[]; TXT?: string[] };
+  readonly [name: string]: {
+    A?: string[];
+    MX?: { exchange: string; priority: number }[];
+    TXT?: string[];
+    /** Query types this name never gets an answer to (a server that times out for them). */
+    silent?: readonly ('A' | 'AAAA' | 'MX' | 'TXT')[];
+  };
 }
 
 export interface RunningDns {
@@ -38,6 +44,8 @@ export async function startDns(zone: DnsZone): Promise<RunningDns> {
       const name = question.name.toLowerCase().replace(/\.$/, '');
       asked.push(`${name}/${question.type}`);
       const records = zone[name];
+      const type = Object.entries(Packet.TYPE).find(([, code]) => code === question.type)?.[0];
+      if (records?.silent?.some((t) => t === type)) return;
       if (!records) {
         response.header.rcode = NXDOMAIN;
       } else {
