@@ -62,7 +62,7 @@ async function startInProcess(app: App, metrics: Metrics): Promise<{ stop(): Pro
 }
 
 export async function serve(config: Readonly<Config>, logger: Logger): Promise<RunningServer> {
-  const app = openApp(config, logger);
+  const app = await openApp(config, logger);
   const metrics = new Metrics();
   metrics.watchLog(app.log, app.topologies);
   reportScanners(config, logger, metrics);

@@ -11,7 +11,7 @@ export const domainCommand: Command = {
   async run(args) {
     const { values, positionals } = parse(args, {});
     const [action, name] = positionals;
-    const store = openStore(configFrom(values));
+    const store = await openStore(configFrom(values));
     try {
       if (action === 'add' && name) {
         if (!DOMAIN.test(name)) throw new UsageError(`not a domain name: ${name}`);
