@@ -60,6 +60,10 @@ const replication = z.union([
     return out;
   }),
 ]);
+/** The error of an engine key without a known `kind`, e.g. `engines.store.kind: one of sqlite, cassandra`. */
+const kindError = (kinds: readonly string[]) => ({
+  error: (issue: { code?: string }) => (issue.code === 'invalid_union' ? `one of ${kinds.join(', ')} (an engine's options need its kind)` : undefined),
+});
 const storeEngine = z.discriminatedUnion('kind', [
   /** `mail.db` in the data folder. */
   z.object({ kind: z.literal('sqlite') }).strict(),
@@ -74,7 +78,7 @@ const storeEngine = z.discriminatedUnion('kind', [
       replication: replication.optional(),
     })
     .strict(),
-]);
+], kindError(['sqlite', 'cassandra']));
 const searchEngine = z.discriminatedUnion('kind', [
   /** `search.db` (FTS5) in the data folder. */
   z.object({ kind: z.literal('sqlite') }).strict(),
@@ -88,7 +92,7 @@ const searchEngine = z.discriminatedUnion('kind', [
       replicas: count.default(0),
     })
     .strict(),
-]);
+], kindError(['sqlite', 'opensearch']));
 const blobEngine = z.discriminatedUnion('kind', [
   /** `blobs.db` (up to 1 MiB) and `blobs/` in the data folder. */
   z.object({ kind: z.literal('files') }).strict(),
@@ -105,12 +109,12 @@ const blobEngine = z.discriminatedUnion('kind', [
       forcePathStyle: bool.default(true),
     })
     .strict(),
-]);
+], kindError(['files', 's3']));
 /** The log stays embedded for now; Kafka joins this union as `{ kind: kafka, … }`. */
 const logEngine = z.discriminatedUnion('kind', [
   /** `log.db` in the data folder. */
   z.object({ kind: z.literal('embedded') }).strict(),
-]);
+], kindError(['embedded']));
 
 /** Keys of the engines, for the environment: every option of every kind. */
 const ENGINE_KEYS: readonly (readonly string[])[] = [

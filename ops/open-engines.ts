@@ -36,11 +36,12 @@ export class EngineError extends Error {
 
 function describe(cause: unknown): string {
   if (!(cause instanceof Error)) return String(cause);
-  // The driver's NoHostAvailableError lists each host's error in `innerErrors`.
+  // The driver's NoHostAvailableError lists each host's error in `innerErrors` (its own message
+  // embeds a stack trace): name the hosts and their errors instead.
   const inner = (cause as { innerErrors?: Record<string, unknown> }).innerErrors;
   const details = inner ? Object.entries(inner).map(([host, e]) => `${host}: ${e instanceof Error ? e.message : String(e)}`) : [];
-  const text = cause.message || cause.name;
-  return details.length > 0 && !details.every((d) => text.includes(d)) ? `${text} (${details.join('; ')})` : text;
+  if (details.length > 0) return `no node answered (${details.join('; ')})`;
+  return cause.message || cause.name;
 }
 
 async function opening<T>(concern: keyof Engines, engine: string, address: string, open: () => Promise<T>): Promise<T> {
