@@ -4,7 +4,8 @@
  *
  * Every leaf key has an environment variable: the path in UPPER_SNAKE_CASE after `SLUICE_`,
  * e.g. `listen.imap` → `SLUICE_LISTEN_IMAP`, `smtp.maxSize` → `SLUICE_SMTP_MAX_SIZE`; lists
- * are comma-separated.
+ * are comma-separated. The engines (`engines.store|search|blobs|log`, each `{ kind, … }`) are
+ * opened by `open-engines.ts`; their variables are `SLUICE_ENGINES_<CONCERN>_<OPTION>`.
  */
 import { readFileSync, existsSync } from 'node:fs';
 import { resolve, dirname, join } from 'node:path';

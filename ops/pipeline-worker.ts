@@ -1,7 +1,7 @@
 /**
  * The pipeline thread: runs every stage of the topologies (DESIGN.md §1.5: every core works,
  * not just the event loop's) while the main thread serves the listeners. It opens its own
- * connections to the data folder; the main thread tells it when ingress appended to the log,
+ * connections to the engines of `engines.*` (the data folder's files by default); the main thread tells it when ingress appended to the log,
  * and it sends back its metrics, its push events and its own appends.
  */
 import { parentPort, workerData } from 'node:worker_threads';
