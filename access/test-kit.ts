@@ -14,7 +14,7 @@ import { SqliteMailStore } from '../connectors/store/sqlite.ts';
 import { SqliteSearchIndex } from '../connectors/search/sqlite.ts';
 import { InProcessPushBus } from '../connectors/push/push.ts';
 import type { User } from '../connectors/store/store.ts';
-import { openBlobStore } from '../ops/app.ts';
+import { openEmbeddedBlobStore } from '../ops/app.ts';
 import { hashPassword } from '../ops/password.ts';
 import { loadTopologies } from '../topology/loader.ts';
 import { stageGroup, TopologyRunner } from '../topology/runner.ts';
@@ -50,7 +50,7 @@ export async function startAccessTestEnv(options: { logger?: Logger } = {}): Pro
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-access-'));
   const logger = options.logger ?? pino({ level: 'silent' });
   const log = new EmbeddedLog({ path: path.join(dir, 'log.db'), lingerMs: 0 });
-  const blobs = openBlobStore(dir);
+  const blobs = openEmbeddedBlobStore(dir);
   const store = new SqliteMailStore({ path: path.join(dir, 'mail.db') });
   const search = new SqliteSearchIndex({ path: path.join(dir, 'search.db') });
   const push = new InProcessPushBus();

@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- --suite blob`: put then get of N distinct blobs (default 1,000 × 50 KiB) on the
  * S3 blob store (the versitygw that `bash ops/engines/s3.sh up` starts) beside the embedded
- * default (SQLite up to 4 KiB, files above: `openBlobStore`), interleaved in one run, at each
+ * default (SQLite up to 4 KiB, files above: `openEmbeddedBlobStore`), interleaved in one run, at each
  * concurrency. Figures: MB/s (10^6 bytes of blob payload per second of wall time), blobs/s and
  * this process's CPU ms per blob. Writes bench-results/blob-<stamp>.{jsonl,md}.
  * Options: --count 1000 --size 50k --concurrency 1,16 --reps 3 --stores s3,embedded
@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import type { BlobStore } from '../connectors/blob/blob.ts';
 import { S3BlobStore } from '../connectors/blob/s3.ts';
-import { openBlobStore } from '../ops/app.ts';
+import { openEmbeddedBlobStore } from '../ops/app.ts';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../..');
 const S3 = { region: 'us-east-1', accessKeyId: 'sluice', secretAccessKey: 'sluice-secret-key' } as const;
@@ -94,7 +94,7 @@ const embeddedTarget: Target = {
   name: 'embedded (sqlite ≤ 4 KiB, files above)',
   async open() {
     const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-blob-'));
-    const blobs = openBlobStore(dir);
+    const blobs = openEmbeddedBlobStore(dir);
     return {
       blobs,
       async cleanup() {

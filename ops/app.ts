@@ -1,10 +1,10 @@
 /**
- * The composition root of the embedded default: opens the connectors under the data folder
- * (log.db, mail.db, search.db, blobs.db and blobs/) and loads the topologies. Core modules take these as
- * arguments; only this file picks the implementations.
+ * The composition root: opens the engines the config picks (`engines.*`, `open-engines.ts`:
+ * by default the embedded ones under the data folder — log.db, mail.db, search.db, blobs.db and
+ * blobs/) and loads the topologies. Core modules take these as arguments; only this file and
+ * `open-engines.ts` pick the implementations.
  */
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { Log } from '../connectors/log/log.ts';
@@ -12,12 +12,7 @@ import type { BlobStore } from '../connectors/blob/blob.ts';
 import type { MailStore } from '../connectors/store/store.ts';
 import type { SearchIndex } from '../connectors/search/search.ts';
 import { InProcessPushBus, type PushBus } from '../connectors/push/push.ts';
-import { EmbeddedLog } from '../connectors/log/embedded.ts';
-import { FsBlobStore } from '../connectors/blob/fs.ts';
-import { SqliteBlobStore } from '../connectors/blob/sqlite.ts';
-import { TieredBlobStore } from '../connectors/blob/tiered.ts';
-import { SqliteMailStore } from '../connectors/store/sqlite.ts';
-import { SqliteSearchIndex } from '../connectors/search/sqlite.ts';
+import { openBlobStore, openLog, openMailStore, openSearchIndex } from './open-engines.ts';
 import { loadTopologies } from '../topology/loader.ts';
 import type { Topology } from '../topology/model.ts';
 import { PROCESSORS } from '../processors/index.ts';
@@ -42,34 +37,28 @@ export interface App extends Connectors {
   close(): Promise<void>;
 }
 
-/** Blobs up to this size live in `blobs.db` (group commit); larger ones are files under `blobs/`. */
-export const SMALL_BLOB_MAX = 1024 * 1024;
-
-export function openBlobStore(dataDir: string): BlobStore {
-  return new TieredBlobStore({
-    small: new SqliteBlobStore({ path: join(dataDir, 'blobs.db') }),
-    large: new FsBlobStore({ dir: join(dataDir, 'blobs') }),
-    threshold: SMALL_BLOB_MAX,
-  });
-}
-
 /** Only the directory (store) — for `domain add`, `user add`. */
-export function openStore(config: Readonly<Config>): MailStore {
-  mkdirSync(config.dataDir, { recursive: true });
-  return new SqliteMailStore({ path: join(config.dataDir, 'mail.db') });
+export function openStore(config: Readonly<Config>): Promise<MailStore> {
+  return openMailStore(config);
 }
 
-export function openApp(config: Readonly<Config>, logger: Logger): App {
+/** Opens every engine (in parallel); if one fails, closes those that opened and throws its error. */
+export async function openApp(config: Readonly<Config>, logger: Logger): Promise<App> {
   const topologies = loadTopologies(config.topology.dir, PROCESSORS);
   mkdirSync(config.dataDir, { recursive: true });
-  const log = new EmbeddedLog({ path: join(config.dataDir, 'log.db') });
-  const blobs = openBlobStore(config.dataDir);
-  const store = openStore(config);
-  const search = new SqliteSearchIndex({ path: join(config.dataDir, 'search.db') });
+  const opened = await Promise.allSettled([openLog(config), openBlobStore(config), openMailStore(config), openSearchIndex(config)] as const);
+  const failed = opened.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
+  if (failed.length > 0) {
+    for (const o of opened) if (o.status === 'fulfilled') await o.value.close().catch(() => undefined);
+    for (const f of failed.slice(1)) logger.error({ err: f.reason as unknown }, 'engine failed to open');
+    throw failed[0].reason;
+  }
+  const [log, blobs, store, search] = opened.map((o) => (o as PromiseFulfilledResult<unknown>).value) as [Log, BlobStore, MailStore, SearchIndex];
   const push = new InProcessPushBus();
   const scan = openScanResources(config);
   const outbound = openOutboundResources(config);
   const queue = new LogQueueControl(log);
+  logger.debug({ engines: Object.fromEntries(Object.entries(config.engines).map(([k, v]) => [k, v.kind])) }, 'engines open');
   return {
     config,
     logger,
@@ -90,3 +79,5 @@ export function openApp(config: Readonly<Config>, logger: Logger): App {
     },
   };
 }
+
+export { openBlobStore, openEmbeddedBlobStore } from './open-engines.ts';

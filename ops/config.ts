@@ -4,7 +4,8 @@
  *
  * Every leaf key has an environment variable: the path in UPPER_SNAKE_CASE after `SLUICE_`,
  * e.g. `listen.imap` → `SLUICE_LISTEN_IMAP`, `smtp.maxSize` → `SLUICE_SMTP_MAX_SIZE`; lists
- * are comma-separated.
+ * are comma-separated. The engines (`engines.store|search|blobs|log`, each `{ kind, … }`) are
+ * opened by `open-engines.ts`; their variables are `SLUICE_ENGINES_<CONCERN>_<OPTION>`.
  */
 import { readFileSync, existsSync } from 'node:fs';
 import { resolve, dirname, join } from 'node:path';
@@ -33,6 +34,99 @@ const duration = z.union([z.number().int().nonnegative(), z.string()]).transform
   }
 });
 const hostPort = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'expected host:port');
+
+const bool = z
+  .union([z.boolean(), z.enum(['true', 'false'])])
+  .transform((v) => v === true || v === 'true');
+const count = z.coerce.number().int().nonnegative();
+
+/**
+ * Which engine serves each concern (DESIGN.md §1.4): the embedded default, or a distributed
+ * engine with its address. One key per concern, each `{ kind, …that kind's options }`: a new
+ * engine is one more member of its union here and one more case in `ops/engines.ts`.
+ */
+const replication = z.union([
+  z.record(z.string(), z.coerce.number().int().positive()),
+  // From the environment: `dc1:3,dc2:3`.
+  z.string().transform((v, ctx) => {
+    const out: Record<string, number> = {};
+    for (const pair of v.split(',').map((s) => s.trim()).filter(Boolean)) {
+      const m = /^([^:\s]+):(\d+)$/.exec(pair);
+      if (!m || Number(m[2]) < 1) {
+        ctx.addIssue({ code: 'custom', message: `expected dc:replicas[,dc:replicas…], not ${JSON.stringify(v)}` });
+        return z.NEVER;
+      }
+      out[m[1]] = Number(m[2]);
+    }
+    return out;
+  }),
+]);
+/** The error of an engine key without a known `kind`, e.g. `engines.store.kind: one of sqlite, cassandra`. */
+const kindError = (kinds: readonly string[]) => ({
+  error: (issue: { code?: string }) => (issue.code === 'invalid_union' ? `one of ${kinds.join(', ')} (an engine's options need its kind)` : undefined),
+});
+const storeEngine = z.discriminatedUnion('kind', [
+  /** `mail.db` in the data folder. */
+  z.object({ kind: z.literal('sqlite') }).strict(),
+  z
+    .object({
+      kind: z.literal('cassandra'),
+      contactPoints: z.array(hostPort).min(1),
+      localDataCenter: z.string().min(1).default('datacenter1'),
+      // CQL identifiers unquoted: letters, digits, underscores, at most 48.
+      keyspace: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,47}$/, 'a keyspace name: a letter, then letters, digits or _ (at most 48)').default('sluice'),
+      /** Replicas per data center of a keyspace that does not exist yet (NetworkTopologyStrategy); default 1 in localDataCenter. */
+      replication: replication.optional(),
+    })
+    .strict(),
+], kindError(['sqlite', 'cassandra']));
+const searchEngine = z.discriminatedUnion('kind', [
+  /** `search.db` (FTS5) in the data folder. */
+  z.object({ kind: z.literal('sqlite') }).strict(),
+  z
+    .object({
+      kind: z.literal('opensearch'),
+      node: z.url(),
+      index: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,254}$/, 'an index name: lowercase letters, digits, _ . -').default('sluice-mail'),
+      /** Primary shards and replicas of an index that does not exist yet. */
+      shards: z.coerce.number().int().positive().default(1),
+      replicas: count.default(0),
+    })
+    .strict(),
+], kindError(['sqlite', 'opensearch']));
+const blobEngine = z.discriminatedUnion('kind', [
+  /** `blobs.db` (up to 1 MiB) and `blobs/` in the data folder. */
+  z.object({ kind: z.literal('files') }).strict(),
+  z
+    .object({
+      kind: z.literal('s3'),
+      endpoint: z.url(),
+      region: z.string().min(1).default('us-east-1'),
+      bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name: 3–63 lowercase letters, digits, . -'),
+      accessKeyId: z.string().min(1),
+      secretAccessKey: z.string().min(1),
+      prefix: z.string().default(''),
+      /** Path-style addressing (endpoint/bucket/key), which versitygw and MinIO need. */
+      forcePathStyle: bool.default(true),
+    })
+    .strict(),
+], kindError(['files', 's3']));
+/** The log stays embedded for now; Kafka joins this union as `{ kind: kafka, … }`. */
+const logEngine = z.discriminatedUnion('kind', [
+  /** `log.db` in the data folder. */
+  z.object({ kind: z.literal('embedded') }).strict(),
+], kindError(['embedded']));
+
+/** Keys of the engines, for the environment: every option of every kind. */
+const ENGINE_KEYS: readonly (readonly string[])[] = [
+  ...[storeEngine, searchEngine, blobEngine, logEngine].flatMap((union, i) => {
+    const name = ['store', 'search', 'blobs', 'log'][i];
+    const keys = new Set(union.options.flatMap((o) => Object.keys(o.shape)));
+    return [...keys].map((k) => ['engines', name, k]);
+  }),
+];
+/** Keys whose environment value is a comma-separated list. */
+const LIST_KEYS = new Set(['dns.servers', 'outbound.retrySchedule', 'engines.store.contactPoints']);
 
 export const LISTENER_NAMES = ['smtp', 'submission', 'submissions', 'imap', 'imaps', 'pop3', 'pop3s', 'http'] as const;
 export type ListenerName = (typeof LISTENER_NAMES)[number];
@@ -159,6 +253,15 @@ const configSchema = z
       .strict()
       .prefault({}),
     scan: z.object({ clamd: z.string().optional(), rspamd: z.string().optional() }).strict().prefault({}),
+    engines: z
+      .object({
+        store: storeEngine.prefault({ kind: 'sqlite' }),
+        search: searchEngine.prefault({ kind: 'sqlite' }),
+        blobs: blobEngine.prefault({ kind: 'files' }),
+        log: logEngine.prefault({ kind: 'embedded' }),
+      })
+      .strict()
+      .prefault({}),
     /** Spam verdict: a message scoring at or above `threshold` goes to Junk (processors/spam.ts). */
     spam: z
       .object({
@@ -196,7 +299,8 @@ function leafPaths(value: unknown, prefix: string[] = []): string[][] {
 /** All keys the environment may set, with their variable names (also used by `--help`). */
 export function environmentKeys(): { path: string; variable: string }[] {
   const defaults = configSchema.parse({});
-  const paths = leafPaths(defaults);
+  const paths = leafPaths(defaults).filter((p) => p[0] !== 'engines');
+  paths.push(...ENGINE_KEYS.map((p) => [...p]));
   // Optional keys without defaults do not appear in the parsed defaults: add them.
   for (const extra of [['postmaster'], ['tls', 'cert'], ['tls', 'key'], ['outbound', 'relay'], ['scan', 'clamd'], ['scan', 'rspamd'], ['quota', 'storage']]) paths.push(extra);
   return paths.map((p) => ({ path: p.join('.'), variable: envName(p) }));
@@ -241,8 +345,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
     const value = env[variable];
     if (value === undefined || value === '') continue;
     const segments = path.split('.');
-    const list = path === 'dns.servers' || path === 'outbound.retrySchedule';
-    setPath(raw, segments, list ? value.split(',').map((s) => s.trim()).filter(Boolean) : value);
+    setPath(raw, segments, LIST_KEYS.has(path) ? value.split(',').map((s) => s.trim()).filter(Boolean) : value);
   }
   for (const [path, value] of Object.entries(options.overrides ?? {})) {
     if (value !== undefined) setPath(raw, path.split('.'), value);

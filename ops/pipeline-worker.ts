@@ -1,11 +1,11 @@
 /**
  * The pipeline thread: runs every stage of the topologies (DESIGN.md §1.5: every core works,
  * not just the event loop's) while the main thread serves the listeners. It opens its own
- * connections to the data folder; the main thread tells it when ingress appended to the log,
+ * connections to the engines of `engines.*` (the data folder's files by default); the main thread tells it when ingress appended to the log,
  * and it sends back its metrics, its push events and its own appends.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { openApp } from './app.ts';
+import { openApp, type App } from './app.ts';
 import { createLogger } from './logger.ts';
 import { TopologyRunner, type RunnerMetrics } from '../topology/runner.ts';
 import { PROCESSORS } from '../processors/index.ts';
@@ -13,78 +13,85 @@ import { EmbeddedLog } from '../connectors/log/embedded.ts';
 import type { PushBus } from '../connectors/push/push.ts';
 import type { FromWorker, MetricCall, PipelineWorkerData, ToWorker } from './pipeline-messages.ts';
 
+if (!parentPort) throw new Error('pipeline-worker.ts runs as a worker thread');
 const port = parentPort;
-if (!port) throw new Error('pipeline-worker.ts runs as a worker thread');
 const { config } = workerData as PipelineWorkerData;
 const send = (message: FromWorker): void => port.postMessage(message);
 
 const logger = createLogger({ level: config.log.level, name: 'sluice-pipeline' });
-const app = openApp(config, logger);
-
-/** Metric calls are sent in one message per turn of the event loop. */
-let pending: MetricCall[] = [];
-const queue = (call: MetricCall): void => {
-  if (pending.length === 0) setImmediate(() => {
-    send({ metrics: pending });
-    pending = [];
-  });
-  pending.push(call);
-};
-const metrics: RunnerMetrics = {
-  processed: (stage, n) => queue(['processed', stage, n]),
-  deadLettered: (stage, n) => queue(['deadLettered', stage, n]),
-  batchSeconds: (stage, s) => queue(['batchSeconds', stage, s]),
-  sinceReceived: (stage, s) => queue(['sinceReceived', stage, s]),
-  retried: (stage) => queue(['retried', stage]),
-};
-const push: PushBus = {
-  publish: (event) => send({ push: event }),
-  subscribe: () => () => undefined,
-  subscribeAll: () => () => undefined,
-  publishApplied: (event) => send({ applied: event }),
-  subscribeApplied: () => () => undefined,
-};
-
-const runner = new TopologyRunner({
-  log: app.log,
-  topologies: app.topologies,
-  processors: PROCESSORS,
-  resources: { ...app.resources(), push },
-  logger,
-  batchSize: config.runner.batchSize,
-  pollTimeoutMs: config.runner.pollTimeout,
-  lingerMs: config.runner.linger,
-  metrics,
+const failed = (err: unknown): void => send({ failed: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+// An engine that does not answer: the main thread reports it (its own openApp fails first,
+// unless the engine went away in between); with its port closed this thread ends.
+const opened = await openApp(config, logger).catch((err: unknown) => {
+  failed(err);
+  port.close();
+  return null;
 });
+if (opened) run(opened);
 
-if (app.log instanceof EmbeddedLog) {
-  const log = app.log;
-  log.onAppend((topics) => send({ appended: topics }));
+function run(app: App): void {
+  /** Metric calls are sent in one message per turn of the event loop. */
+  let pending: MetricCall[] = [];
+  const queue = (call: MetricCall): void => {
+    if (pending.length === 0) setImmediate(() => {
+      send({ metrics: pending });
+      pending = [];
+    });
+    pending.push(call);
+  };
+  const metrics: RunnerMetrics = {
+    processed: (stage, n) => queue(['processed', stage, n]),
+    deadLettered: (stage, n) => queue(['deadLettered', stage, n]),
+    batchSeconds: (stage, s) => queue(['batchSeconds', stage, s]),
+    sinceReceived: (stage, s) => queue(['sinceReceived', stage, s]),
+    retried: (stage) => queue(['retried', stage]),
+  };
+  const push: PushBus = {
+    publish: (event) => send({ push: event }),
+    subscribe: () => () => undefined,
+    subscribeAll: () => () => undefined,
+    publishApplied: (event) => send({ applied: event }),
+    subscribeApplied: () => () => undefined,
+  };
+
+  const runner = new TopologyRunner({
+    log: app.log,
+    topologies: app.topologies,
+    processors: PROCESSORS,
+    resources: { ...app.resources(), push },
+    logger,
+    batchSize: config.runner.batchSize,
+    pollTimeoutMs: config.runner.pollTimeout,
+    lingerMs: config.runner.linger,
+    metrics,
+  });
+
+  if (app.log instanceof EmbeddedLog) {
+    const log = app.log;
+    log.onAppend((topics) => send({ appended: topics }));
+    port.on('message', (message: ToWorker) => {
+      if ('appended' in message) log.notifyExternalAppend(message.appended);
+    });
+  }
+  // The main thread's appends, in this thread's group commits (`logThroughPipeline`).
   port.on('message', (message: ToWorker) => {
-    if ('appended' in message) log.notifyExternalAppend(message.appended);
+    if (!('produce' in message)) return;
+    const { id, records } = message.produce;
+    // Buffers arrive as plain Uint8Arrays; the log takes either.
+    app.log.produce(records).then(
+      (positions) => send({ produced: { id, positions } }),
+      (err: unknown) => send({ produced: { id, error: err instanceof Error ? err.message : String(err) } }),
+    );
   });
-}
-// The main thread's appends, in this thread's group commits (`logThroughPipeline`).
-port.on('message', (message: ToWorker) => {
-  if (!('produce' in message)) return;
-  const { id, records } = message.produce;
-  // Buffers arrive as plain Uint8Arrays; the log takes either.
-  app.log.produce(records).then(
-    (positions) => send({ produced: { id, positions } }),
-    (err: unknown) => send({ produced: { id, error: err instanceof Error ? err.message : String(err) } }),
-  );
-});
-port.on('message', (message: ToWorker) => {
-  if (!('stop' in message)) return;
-  void (async () => {
-    await runner.stop();
-    await app.close();
-    send({ stopped: true });
-    port.close();
-  })();
-});
+  port.on('message', (message: ToWorker) => {
+    if (!('stop' in message)) return;
+    void (async () => {
+      await runner.stop();
+      await app.close();
+      send({ stopped: true });
+      port.close();
+    })();
+  });
 
-runner.start().then(
-  () => send({ ready: true }),
-  (err: unknown) => send({ failed: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
-);
+  runner.start().then(() => send({ ready: true }), failed);
+}

@@ -65,7 +65,7 @@ async function startInProcess(app: App, metrics: Metrics): Promise<{ stop(): Pro
 }
 
 export async function serve(config: Readonly<Config>, logger: Logger): Promise<RunningServer> {
-  const app = openApp(config, logger);
+  const app = await openApp(config, logger);
   const metrics = new Metrics();
   metrics.watchLog(app.log, app.topologies);
   watchOutboundQueue(metrics.registry, app.log, queueTopics(app.topologies));

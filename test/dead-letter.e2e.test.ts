@@ -10,7 +10,7 @@ import { createConnection } from 'node:net';
 import { provision, sluice, startSluice, tempDir, waitFor } from './harness/server.ts';
 import { allMessages, metricSum, openStoreOf, scrape } from './harness/inspect.ts';
 import { EmbeddedLog } from '../connectors/log/embedded.ts';
-import { openBlobStore } from '../ops/app.ts';
+import { openEmbeddedBlobStore } from '../ops/app.ts';
 import { schemaType } from '../schemas/registry.ts';
 import type { MailReceived } from '../schemas/types.ts';
 
@@ -82,7 +82,7 @@ describe('dead letters', () => {
       expect(listed.stdout).toMatch(/parse\.dlq\/0\/0\tpending\tstage=parse\tfrom=mail\.received\/\d+\/\d+\tkey=poison@sluice\.test\t.*blob not found/);
 
       // Fix the cause (the blob arrives), then replay.
-      const blobs = openBlobStore(dataDir);
+      const blobs = openEmbeddedBlobStore(dataDir);
       expect(await blobs.put(raw)).toBe(sha);
       await blobs.close();
       const replayed = await sluice(['dlq', 'replay', 'parse'], { dataDir });

@@ -12,28 +12,15 @@ import { promisify } from 'node:util';
 import { ImapFlow } from 'imapflow';
 import nodemailer from 'nodemailer';
 import { provision, startSluice, tempDir, waitFor, type RunningSluice } from './harness/server.ts';
-import { openStoreOf, pythonSend } from './harness/inspect.ts';
+import { imapSession, openStoreOf, pythonSend } from './harness/inspect.ts';
 
 const run = promisify(execFile);
-const ROOT = path.resolve(import.meta.dirname, '..');
 const ALICE = 'alice@sluice.test';
 const BOB = 'bob@sluice.test';
 const CAROL = 'carol@sluice.test';
 const COUNT = 1000;
 
-interface SessionResult {
-  login: string;
-  capabilities: string[];
-  capabilities_before_tls?: string[];
-  steps: { step: string; typ: string; data: (string | string[])[] }[];
-}
-
-async function imaplib(port: number, user: string, steps: string[], tls: 'starttls' | 'implicit' = 'starttls'): Promise<SessionResult> {
-  const { stdout } = await run('python3', [path.join(ROOT, 'test/clients/imap_session.py'), '--port', String(port), '--user', user, '--tls', tls, ...steps], {
-    timeout: 60_000,
-  });
-  return JSON.parse(stdout) as SessionResult;
-}
+const imaplib = imapSession;
 
 async function inboxCount(dataDir: string, user: string): Promise<number> {
   const store = openStoreOf(dataDir);

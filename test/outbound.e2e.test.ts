@@ -25,7 +25,7 @@ import { freePort, provision, startSluice, tempDir, waitFor, type RunningSluice 
 import { allMessages, openStoreOf } from './harness/inspect.ts';
 import { startDns, type DnsZone, type RunningDns } from './harness/dns.ts';
 import { EICAR, startClamd, type RunningClamd } from './harness/clamd.ts';
-import { openBlobStore } from '../ops/app.ts';
+import { openEmbeddedBlobStore } from '../ops/app.ts';
 import { readMessageBytes } from '../connectors/blob/body.ts';
 import { FsDkimKeys } from '../connectors/dkim/fs.ts';
 import { dkimRecordName, dkimRecordText } from '../connectors/dkim/keys.ts';
@@ -140,7 +140,7 @@ async function submit(to: string, subject: string, extra: Partial<Mail.Options> 
 /** The raw bytes of the stored messages of `users` in `dataDir` that `match`. */
 async function storedRaw(dataDir: string, users: readonly string[], match: (raw: string, mailbox: string) => boolean): Promise<string[]> {
   const store = openStoreOf(dataDir);
-  const blobs = openBlobStore(dataDir);
+  const blobs = openEmbeddedBlobStore(dataDir);
   try {
     const out: string[] = [];
     for (const m of await allMessages(store, users)) {

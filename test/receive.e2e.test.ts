@@ -2,11 +2,13 @@
  * The receiving flow end to end: 1,000 messages from 10 concurrent SMTP clients (Python's
  * smtplib) to 20 local users of a `sluice serve` child process. Each must be stored exactly
  * once, in its recipient's INBOX, findable by a word of its body, with replies grouped into
- * threads.
+ * threads. It runs on the engines of the harness (`harness/engines.ts`): the embedded ones here,
+ * the distributed ones in `receive.e2e.distributed.test.ts`.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { provision, startSluice, tempDir, waitFor, type RunningSluice } from './harness/server.ts';
-import { allMessages, metricSum, openSearchOf, openStoreOf, pythonSend, scrape } from './harness/inspect.ts';
+import { allMessages, metricSum, pythonSend, scrape } from './harness/inspect.ts';
+import { openSearchFor, openStoreFor } from './harness/engines.ts';
 
 const USERS = Array.from({ length: 20 }, (_, i) => `user${i + 1}@sluice.test`);
 const COUNT = 1000;
@@ -19,7 +21,7 @@ describe('receiving: 1,000 messages, 10 clients, 20 users', () => {
     dataDir = tempDir();
     await provision(dataDir, 'sluice.test', USERS);
     server = await startSluice({ dataDir });
-  }, 120_000);
+  }, 600_000);
 
   afterAll(async () => {
     await server?.stop();
@@ -34,8 +36,8 @@ describe('receiving: 1,000 messages, 10 clients, 20 users', () => {
     // Wait until the index stage has processed every delivery (250 → searchable).
     await waitFor('all indexed', async () => metricSum(await scrape(server.httpPort), 'sluice_stage_records_total', { stage: 'index', outcome: 'ok' }) >= COUNT, 120_000);
 
-    const store = openStoreOf(dataDir);
-    const search = openSearchOf(dataDir);
+    const store = await openStoreFor(dataDir);
+    const search = await openSearchFor(dataDir);
     try {
       const stored = await allMessages(store, USERS);
       expect(stored.length).toBe(COUNT);
@@ -64,5 +66,5 @@ describe('receiving: 1,000 messages, 10 clients, 20 users', () => {
       await search.close();
       await store.close();
     }
-  }, 300_000);
+  }, 600_000);
 });

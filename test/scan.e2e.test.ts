@@ -14,7 +14,7 @@ import { allMessages, metricSum, openStoreOf, pythonSend, scrape } from './harne
 import { EICAR, startClamd, type RunningClamd } from './harness/clamd.ts';
 import { startRspamd, type RunningRspamd } from './harness/rspamd.ts';
 import { startDns, type RunningDns } from './harness/dns.ts';
-import { openBlobStore } from '../ops/app.ts';
+import { openEmbeddedBlobStore } from '../ops/app.ts';
 import { readMessageBytes } from '../connectors/blob/body.ts';
 import type { StoredMessage } from '../connectors/store/store.ts';
 
@@ -88,7 +88,7 @@ async function stored(users: readonly string[]): Promise<StoredMessage[]> {
 }
 
 async function bytesOf(message: StoredMessage): Promise<string> {
-  const blobs = openBlobStore(dataDir);
+  const blobs = openEmbeddedBlobStore(dataDir);
   try {
     return (await readMessageBytes(blobs, message.body)).toString('utf8');
   } finally {
@@ -203,7 +203,7 @@ describe('no clamd configured', () => {
       const store = openStoreOf(dir);
       const m = await waitFor('stored', async () => (await allMessages(store, ['erin@example.test']))[0], 30_000);
       await store.close();
-      const blobs = openBlobStore(dir);
+      const blobs = openEmbeddedBlobStore(dir);
       expect((await readMessageBytes(blobs, m.body)).toString()).toMatch(/^X-Sluice-Virus-Scan: not scanned /);
       await blobs.close();
     } finally {

@@ -27,7 +27,7 @@ export const domainCommand: Command = {
     const { values, positionals } = parse(args, {});
     const [action, name] = positionals;
     const config = configFrom(values);
-    const store = openStore(config);
+    const store = await openStore(config);
     const keys = new FsDkimKeys(dkimDir(config));
     try {
       if (action === 'add' && name) {

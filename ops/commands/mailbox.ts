@@ -25,7 +25,7 @@ export const mailboxCommand: Command = {
     if (!address || (action !== 'export' && action !== 'import')) throw new UsageError('expected export or import, and an address');
     const config = configFrom(values);
     const logger = createLogger({ level: config.log.level === 'info' ? 'warn' : config.log.level });
-    const app = openApp(config, logger);
+    const app = await openApp(config, logger);
     try {
       if (action === 'export') {
         const format = values.format ?? 'mbox';

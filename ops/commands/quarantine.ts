@@ -48,7 +48,7 @@ export const quarantineCommand: Command = {
       const topologies = loadTopologies(config.topology.dir, PROCESSORS);
       const topic = topologies.flatMap((t) => [...t.topics.values()]).find((t) => t.name === entry.releaseTopic);
       if (!topic || topic.schema !== 'ParsedMail') throw new Error(`release topic ${entry.releaseTopic} is not a ParsedMail topic of the topologies`);
-      const blobs = openBlobStore(config.dataDir);
+      const blobs = await openBlobStore(config);
       const log = new EmbeddedLog({ path: join(config.dataDir, 'log.db') });
       try {
         const now = Date.now();

@@ -137,7 +137,7 @@ export const queueCommand: Command = {
         out(result === 'retried' ? `${entry.id}: due now (was ${new Date(entry.mail.notBefore).toISOString()}); a copy went to ${entry.next}` : `${entry.id}: already due (${next(entry, now)}); nothing to do`);
         return 0;
       }
-      const blobs = values.bounce ? openBlobStore(config.dataDir) : undefined;
+      const blobs = values.bounce ? await openBlobStore(config) : undefined;
       try {
         await queue.drop(entry, { by, bounce: values.bounce ?? false, blobs, hostname: config.hostname, now });
       } finally {

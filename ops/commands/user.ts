@@ -18,7 +18,7 @@ export const userCommand: Command = {
       if (!/^[^@\s]+@[^@\s]+$/.test(address)) throw new UsageError(`not an address: ${address}`);
       if (!values['password-stdin']) throw new UsageError('give the password on standard input with --password-stdin');
       const hash = await hashPassword(await passwordFromStdin());
-      const store = openStore(config);
+      const store = await openStore(config);
       try {
         const user = await store.addUser(address, hash);
         process.stdout.write(`user ${user.address} added\n`);
@@ -36,7 +36,7 @@ export const userCommand: Command = {
       }
       if (values['password-stdin']) update.passwordHash = await hashPassword(await passwordFromStdin());
       if (Object.keys(update).length === 0) throw new UsageError('nothing to set: give --pop3-keep yes|no and/or --password-stdin');
-      const store = openStore(config);
+      const store = await openStore(config);
       try {
         const user = await store.user(address);
         if (!user) throw new Error(`user ${address} does not exist`);
@@ -48,7 +48,7 @@ export const userCommand: Command = {
       return 0;
     }
     if (action === 'list') {
-      const store = openStore(config);
+      const store = await openStore(config);
       try {
         for (const u of await store.users()) process.stdout.write(`${u.address}${u.pop3KeepMail ? '  (pop3: keep mail)' : ''}\n`);
       } finally {

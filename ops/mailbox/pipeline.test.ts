@@ -46,7 +46,7 @@ function withAttachment(n: number): Buffer {
 describe('import and export through the pipeline', () => {
   it('stores imported mail exactly once and exports the same bytes, folders and flags', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-'));
-    const app = openApp(loadConfig({ env: {}, overrides: { dataDir: path.join(dir, 'data') } }), pino({ level: 'silent' }));
+    const app = await openApp(loadConfig({ env: {}, overrides: { dataDir: path.join(dir, 'data') } }), pino({ level: 'silent' }));
     try {
       await app.store.addDomain('example.test');
       await app.store.addUser(ALICE, 'x');

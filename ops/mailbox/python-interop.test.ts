@@ -86,7 +86,7 @@ const read = (kind: 'mbox' | 'maildir', where: string) => JSON.parse(python(READ
 describe('interoperability with Python mailbox', () => {
   it('imports what Python writes; Python reads back what we export', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-'));
-    const app = openApp(loadConfig({ env: {}, overrides: { dataDir: path.join(dir, 'data') } }), pino({ level: 'silent' }));
+    const app = await openApp(loadConfig({ env: {}, overrides: { dataDir: path.join(dir, 'data') } }), pino({ level: 'silent' }));
     const env = { ...app, dir, encode: (v: MailReceived) => schemaType('MailReceived').toBuffer(v) };
     try {
       await app.store.addDomain('example.test');

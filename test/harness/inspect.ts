@@ -3,11 +3,14 @@
  * index and /metrics, as an operator's tools would.
  */
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { SqliteMailStore } from '../../connectors/store/sqlite.ts';
 import { SqliteSearchIndex } from '../../connectors/search/sqlite.ts';
-import type { StoredMessage } from '../../connectors/store/store.ts';
+import type { MailStore, StoredMessage } from '../../connectors/store/store.ts';
 import { ROOT } from './server.ts';
+
+const runFile = promisify(execFile);
 
 export function openStoreOf(dataDir: string): SqliteMailStore {
   return new SqliteMailStore({ path: join(dataDir, 'mail.db') });
@@ -18,7 +21,7 @@ export function openSearchOf(dataDir: string): SqliteSearchIndex {
 }
 
 /** Every message of every mailbox of `users`. */
-export async function allMessages(store: SqliteMailStore, users: readonly string[]): Promise<StoredMessage[]> {
+export async function allMessages(store: MailStore, users: readonly string[]): Promise<StoredMessage[]> {
   const out: StoredMessage[] = [];
   for (const u of users) {
     for (const box of await store.mailboxes(u)) {
@@ -86,4 +89,18 @@ export function pythonSend(args: Record<string, string | number>, onEvent?: (e: 
     child.once('error', reject);
     child.once('close', (code) => (code === 0 ? resolve(events) : reject(new Error(`smtp_send.py exited ${code}: ${err}`))));
   });
+}
+
+export interface ImapSessionResult {
+  login: string;
+  capabilities: string[];
+  capabilities_before_tls?: string[];
+  steps: { step: string; typ: string; data: (string | string[])[] }[];
+}
+
+/** One IMAP session of Python's imaplib (test/clients/imap_session.py: STARTTLS or implicit TLS, LOGIN, then `steps`). */
+export async function imapSession(port: number, user: string, steps: readonly string[], tls: 'starttls' | 'implicit' = 'starttls'): Promise<ImapSessionResult> {
+  const argv = [join(ROOT, 'test/clients/imap_session.py'), '--port', String(port), '--user', user, '--tls', tls, ...steps];
+  const { stdout } = await runFile('python3', argv, { timeout: 60_000 });
+  return JSON.parse(stdout) as ImapSessionResult;
 }

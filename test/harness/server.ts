@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startDns, type RunningDns } from './dns.ts';
+import { engineEnv } from './engines.ts';
 
 export const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
 export const SLUICE = join(ROOT, 'bin/sluice.js');
@@ -38,7 +39,7 @@ export function sluice(args: readonly string[], options: { dataDir: string; stdi
   return new Promise((res, rej) => {
     const child = spawn(process.execPath, [SLUICE, ...args], {
       cwd: ROOT,
-      env: { ...process.env, SLUICE_DATA_DIR: options.dataDir, SLUICE_LOG_LEVEL: 'warn', ...options.env },
+      env: { ...process.env, SLUICE_DATA_DIR: options.dataDir, SLUICE_LOG_LEVEL: 'warn', ...engineEnv(options.dataDir), ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -78,10 +79,10 @@ function loopbackDns(): Promise<RunningDns> {
   return emptyDns;
 }
 
-export async function startSluice(options: { dataDir: string; smtpPort?: number; env?: Record<string, string> }): Promise<RunningSluice> {
+export async function startSluice(options: { dataDir: string; smtpPort?: number; env?: Record<string, string>; args?: readonly string[] }): Promise<RunningSluice> {
   const smtpPort = options.smtpPort ?? 0;
   const dnsServers = options.env?.SLUICE_DNS_SERVERS ?? (await loopbackDns()).address;
-  const child = spawn(process.execPath, [SLUICE, 'serve'], {
+  const child = spawn(process.execPath, [SLUICE, 'serve', ...(options.args ?? [])], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -97,6 +98,7 @@ export async function startSluice(options: { dataDir: string; smtpPort?: number;
       SLUICE_LOG_LEVEL: 'warn',
       SLUICE_HOSTNAME: 'mx.sluice.test',
       SLUICE_DNS_SERVERS: dnsServers,
+      ...engineEnv(options.dataDir),
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

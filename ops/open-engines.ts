@@ -1,0 +1,133 @@
+/**
+ * Opens the engine `engines.<concern>` of the config names (DESIGN.md §1.4): the embedded
+ * default under the data folder, or a distributed engine at its address. A distributed
+ * connector's module (and its client library) is imported only when chosen, so the embedded
+ * default starts as light as before. An engine that does not answer fails the start with an
+ * `EngineError` naming the engine and its address.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from './config.ts';
+import type { Log } from '../connectors/log/log.ts';
+import type { BlobStore } from '../connectors/blob/blob.ts';
+import type { MailStore } from '../connectors/store/store.ts';
+import type { SearchIndex } from '../connectors/search/search.ts';
+import { EmbeddedLog } from '../connectors/log/embedded.ts';
+import { FsBlobStore } from '../connectors/blob/fs.ts';
+import { SqliteBlobStore } from '../connectors/blob/sqlite.ts';
+import { TieredBlobStore } from '../connectors/blob/tiered.ts';
+import { SqliteMailStore } from '../connectors/store/sqlite.ts';
+import { SqliteSearchIndex } from '../connectors/search/sqlite.ts';
+
+export type Engines = Config['engines'];
+
+/** An engine that could not be opened: which concern, which engine, where, and why. */
+export class EngineError extends Error {
+  constructor(
+    readonly concern: keyof Engines,
+    readonly engine: string,
+    readonly address: string,
+    cause: unknown,
+  ) {
+    super(`${concern} engine ${engine} at ${address} cannot be used: ${describe(cause)}`, { cause });
+    this.name = 'EngineError';
+  }
+}
+
+function describe(cause: unknown): string {
+  if (!(cause instanceof Error)) return String(cause);
+  // The driver's NoHostAvailableError lists each host's error in `innerErrors` (its own message
+  // embeds a stack trace): name the hosts and their errors instead.
+  const inner = (cause as { innerErrors?: Record<string, unknown> }).innerErrors;
+  const details = inner ? Object.entries(inner).map(([host, e]) => `${host}: ${e instanceof Error ? e.message : String(e)}`) : [];
+  if (details.length > 0) return `no node answered (${details.join('; ')})`;
+  return cause.message || cause.name;
+}
+
+async function opening<T>(concern: keyof Engines, engine: string, address: string, open: () => Promise<T>): Promise<T> {
+  try {
+    return await open();
+  } catch (error) {
+    throw new EngineError(concern, engine, address, error);
+  }
+}
+
+/** Blobs up to this size live in `blobs.db` (group commit); larger ones are files under `blobs/`. */
+export const SMALL_BLOB_MAX = 1024 * 1024;
+
+/** The embedded blob store of a data folder: `blobs.db` and `blobs/`. */
+export function openEmbeddedBlobStore(dataDir: string): BlobStore {
+  return new TieredBlobStore({
+    small: new SqliteBlobStore({ path: join(dataDir, 'blobs.db') }),
+    large: new FsBlobStore({ dir: join(dataDir, 'blobs') }),
+    threshold: SMALL_BLOB_MAX,
+  });
+}
+
+export async function openBlobStore(config: Readonly<Config>): Promise<BlobStore> {
+  const engine = config.engines.blobs;
+  switch (engine.kind) {
+    case 'files':
+      mkdirSync(config.dataDir, { recursive: true });
+      return openEmbeddedBlobStore(config.dataDir);
+    case 's3': {
+      const { S3BlobStore } = await import('../connectors/blob/s3.ts');
+      return opening('blobs', 's3', `${engine.endpoint} bucket ${engine.bucket}`, () =>
+        S3BlobStore.open({
+          endpoint: engine.endpoint,
+          region: engine.region,
+          bucket: engine.bucket,
+          accessKeyId: engine.accessKeyId,
+          secretAccessKey: engine.secretAccessKey,
+          prefix: engine.prefix,
+          forcePathStyle: engine.forcePathStyle,
+        }),
+      );
+    }
+  }
+}
+
+export async function openMailStore(config: Readonly<Config>): Promise<MailStore> {
+  const engine = config.engines.store;
+  switch (engine.kind) {
+    case 'sqlite':
+      mkdirSync(config.dataDir, { recursive: true });
+      return new SqliteMailStore({ path: join(config.dataDir, 'mail.db') });
+    case 'cassandra': {
+      const { CassandraMailStore } = await import('../connectors/store/cassandra.ts');
+      const where = `${engine.contactPoints.join(',')} (data center ${engine.localDataCenter}, keyspace ${engine.keyspace})`;
+      return opening('store', 'cassandra', where, () =>
+        CassandraMailStore.open({
+          contactPoints: engine.contactPoints,
+          localDataCenter: engine.localDataCenter,
+          keyspace: engine.keyspace,
+          replication: engine.replication,
+        }),
+      );
+    }
+  }
+}
+
+export async function openSearchIndex(config: Readonly<Config>): Promise<SearchIndex> {
+  const engine = config.engines.search;
+  switch (engine.kind) {
+    case 'sqlite':
+      mkdirSync(config.dataDir, { recursive: true });
+      return new SqliteSearchIndex({ path: join(config.dataDir, 'search.db') });
+    case 'opensearch': {
+      const { OpenSearchSearchIndex } = await import('../connectors/search/opensearch.ts');
+      return opening('search', 'opensearch', `${engine.node} index ${engine.index}`, () =>
+        OpenSearchSearchIndex.open({ node: engine.node, index: engine.index, shards: engine.shards, replicas: engine.replicas }),
+      );
+    }
+  }
+}
+
+export function openLog(config: Readonly<Config>): Promise<Log> {
+  const engine = config.engines.log;
+  switch (engine.kind) {
+    case 'embedded':
+      mkdirSync(config.dataDir, { recursive: true });
+      return Promise.resolve(new EmbeddedLog({ path: join(config.dataDir, 'log.db') }));
+  }
+}
