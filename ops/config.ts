@@ -111,11 +111,20 @@ const blobEngine = z.discriminatedUnion('kind', [
     })
     .strict(),
 ], kindError(['files', 's3']));
-/** The log stays embedded for now; Kafka joins this union as `{ kind: kafka, … }`. */
 const logEngine = z.discriminatedUnion('kind', [
   /** `log.db` in the data folder. */
   z.object({ kind: z.literal('embedded') }).strict(),
-], kindError(['embedded']));
+  z
+    .object({
+      kind: z.literal('kafka'),
+      /** Bootstrap brokers. */
+      brokers: z.array(hostPort).min(1),
+      clientId: z.string().min(1).default('sluice'),
+      /** Put before every topic and consumer group name: several installations (or test runs) share a cluster. */
+      topicPrefix: z.string().regex(/^[A-Za-z0-9._-]*$/, 'topic name characters: letters, digits, . _ -').default(''),
+    })
+    .strict(),
+], kindError(['embedded', 'kafka']));
 
 /** Keys of the engines, for the environment: every option of every kind. */
 const ENGINE_KEYS: readonly (readonly string[])[] = [
@@ -126,7 +135,7 @@ const ENGINE_KEYS: readonly (readonly string[])[] = [
   }),
 ];
 /** Keys whose environment value is a comma-separated list. */
-const LIST_KEYS = new Set(['dns.servers', 'outbound.retrySchedule', 'engines.store.contactPoints']);
+const LIST_KEYS = new Set(['dns.servers', 'outbound.retrySchedule', 'engines.store.contactPoints', 'engines.log.brokers']);
 
 export const LISTENER_NAMES = ['smtp', 'submission', 'submissions', 'imap', 'imaps', 'pop3', 'pop3s', 'http'] as const;
 export type ListenerName = (typeof LISTENER_NAMES)[number];

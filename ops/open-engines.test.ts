@@ -10,7 +10,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from './config.ts';
 import { openApp } from './app.ts';
-import { EngineError, openBlobStore, openMailStore, openSearchIndex } from './open-engines.ts';
+import { EngineError, openBlobStore, openLog, openMailStore, openSearchIndex } from './open-engines.ts';
 
 const dataDir = () => mkdtempSync(join(tmpdir(), 'sluice-engines-'));
 
@@ -38,11 +38,15 @@ describe('open-engines', () => {
       SLUICE_ENGINES_BLOBS_BUCKET: 'mail',
       SLUICE_ENGINES_BLOBS_ACCESS_KEY_ID: 'k',
       SLUICE_ENGINES_BLOBS_SECRET_ACCESS_KEY: 's',
+      SLUICE_ENGINES_LOG_KIND: 'kafka',
+      SLUICE_ENGINES_LOG_BROKERS: '127.0.0.1:1',
+      SLUICE_ENGINES_LOG_TOPIC_PREFIX: 'test.',
     };
     const config = loadConfig({ env, overrides: { dataDir: dataDir() } });
     await expect(openMailStore(config)).rejects.toThrow(/^store engine cassandra at 127\.0\.0\.1:1 \(data center datacenter1, keyspace sluice\) cannot be used: /);
     await expect(openSearchIndex(config)).rejects.toThrow(/^search engine opensearch at http:\/\/127\.0\.0\.1:1 index sluice-mail cannot be used: /);
     await expect(openBlobStore(config)).rejects.toThrow(/^blobs engine s3 at http:\/\/127\.0\.0\.1:1 bucket mail cannot be used: /);
+    await expect(openLog(config)).rejects.toThrow(/^log engine kafka at 127\.0\.0\.1:1 \(topic prefix test\.\) cannot be used: /);
     const app = openApp(config, pino({ level: 'silent' }));
     await expect(app).rejects.toBeInstanceOf(EngineError);
   }, 60_000);

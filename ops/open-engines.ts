@@ -129,5 +129,18 @@ export function openLog(config: Readonly<Config>): Promise<Log> {
     case 'embedded':
       mkdirSync(config.dataDir, { recursive: true });
       return Promise.resolve(new EmbeddedLog({ path: join(config.dataDir, 'log.db') }));
+    case 'kafka':
+      return opening('log', 'kafka', `${engine.brokers.join(',')}${engine.topicPrefix ? ` (topic prefix ${engine.topicPrefix})` : ''}`, async () => {
+        const { KafkaLog } = await import('../connectors/log/kafka.ts');
+        const { PrefixedLog } = await import('../connectors/log/prefixed.ts');
+        const kafka = new KafkaLog({ brokers: engine.brokers, clientId: engine.clientId });
+        try {
+          await kafka.topics(); // a broker answers (metadata), or the start stops here with the address
+        } catch (err) {
+          await kafka.close().catch(() => undefined);
+          throw err;
+        }
+        return engine.topicPrefix === '' ? kafka : new PrefixedLog(kafka, engine.topicPrefix);
+      });
   }
 }

@@ -40,11 +40,13 @@ export function engineEnv(dataDir: string): Record<string, string> {
  */
 export function namespaceEnv(dataDir: string, configFile: string): Record<string, string> {
   const tag = createHash('sha256').update(resolve(dataDir)).digest('hex').slice(0, 12);
-  const env = {
+  const env: Record<string, string> = {
     SLUICE_ENGINES_STORE_KEYSPACE: `sluice_e2e_${tag}`,
     SLUICE_ENGINES_SEARCH_INDEX: `sluice-e2e-${tag}`,
     SLUICE_ENGINES_BLOBS_BUCKET: `sluice-e2e-${tag}`,
   };
+  // On Kafka, topics and consumer groups of their own (left on the test cluster afterwards).
+  if (loadConfig({ file: resolve(ROOT, configFile), env: {} }).engines.log.kind === 'kafka') env.SLUICE_ENGINES_LOG_TOPIC_PREFIX = `e2e-${tag}.`;
   if (!used.has(dataDir)) used.set(dataDir, configOf(dataDir, resolve(ROOT, configFile), env));
   return env;
 }
