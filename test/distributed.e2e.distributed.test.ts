@@ -23,7 +23,7 @@ const DOMAIN = 'cluster.test';
 const USERS = [`alice@${DOMAIN}`, `bob@${DOMAIN}`];
 const COUNT = 40;
 
-describe('sluice serve --config ops/cluster.example.yaml (Cassandra, OpenSearch, S3)', () => {
+describe('sluice serve --config ops/cluster.example.yaml (Kafka, Cassandra, OpenSearch, S3)', () => {
   const dataDir = tempDir('sluice-cluster-');
   const env = namespaceEnv(dataDir, CLUSTER);
   const config = configFor(dataDir, CLUSTER);
@@ -134,7 +134,7 @@ describe('sluice serve --config ops/cluster.example.yaml (Cassandra, OpenSearch,
       s3.destroy();
     }
 
-    for (const file of ['mail.db', 'search.db', 'blobs.db', 'blobs']) expect(existsSync(join(dataDir, file)), file).toBe(false);
+    for (const file of ['log.db', 'mail.db', 'search.db', 'blobs.db', 'blobs']) expect(existsSync(join(dataDir, file)), file).toBe(false);
   });
 
   it('fails the start naming the engine and its address when one does not answer', async () => {

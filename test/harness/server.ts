@@ -108,7 +108,9 @@ export async function startSluice(options: { dataDir: string; smtpPort?: number;
   const exited = new Promise<void>((res) => child.once('exit', () => res()));
   const listeners = await new Promise<Record<string, string>>((res, rej) => {
     let out = '';
-    const timer = setTimeout(() => rej(new Error(`sluice did not start in 30 s:\n${stderr}`)), 30_000);
+    // On the distributed engines a first start also makes the keyspace, the index and the topics.
+    const startS = process.env.SLUICE_CONFIG || options.args?.includes('--config') ? 180 : 30;
+    const timer = setTimeout(() => rej(new Error(`sluice did not start in ${startS} s:\n${stderr}`)), startS * 1000);
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /^ready (\{.*\})$/m.exec(out);
