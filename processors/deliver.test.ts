@@ -47,7 +47,7 @@ afterEach(async () => {
 /** An SMTP server on 127.0.0.1:port; `rcpt` decides each recipient's reply. */
 async function remote(
   options: { rcpt?: (address: string) => string | null; onData?: () => Promise<void>; plain?: boolean; dropAtMail?: number } = {},
-): Promise<{ got: string[]; maxConcurrent: () => number; connections: () => number; secure: boolean[]; helo: string[] }> {
+): Promise<{ got: string[]; maxConcurrent: () => number; connections: () => number; drop: () => void; secure: boolean[]; helo: string[] }> {
   const got: string[] = [];
   let connections = 0;
   let mails = 0;
@@ -71,10 +71,7 @@ async function remote(
     },
     onMailFrom(_address, _s, cb) {
       // The connection drops (no reply) at this MAIL FROM, as a crashed or cut-off server's would.
-      if (++mails === options.dropAtMail) {
-        for (const c of (server as unknown as { connections: Set<{ _socket: Socket }> }).connections) c._socket.destroy();
-        return;
-      }
+      if (++mails === options.dropAtMail) return drop();
       cb();
     },
     onRcptTo(address, _s, cb) {
@@ -94,9 +91,12 @@ async function remote(
       });
     },
   } satisfies SMTPServerOptions);
+  const drop = () => {
+    for (const c of (server as unknown as { connections: Set<{ _socket: Socket }> }).connections) c._socket.destroy();
+  };
   await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
   servers.push(server);
-  return { got, maxConcurrent: () => max, connections: () => connections, secure, helo };
+  return { got, maxConcurrent: () => max, connections: () => connections, drop, secure, helo };
 }
 
 function stage(policy: Partial<OutboundPolicy> = {}, perDestination = 5) {
@@ -253,5 +253,17 @@ describe('deliver stage', () => {
     const again = await s.process(inputRecord(retry.topic!, retry.key, retry.value as MailOutbound));
     expect(results(again).map((r) => [r.recipient, r.status, r.attempt])).toEqual([['r3@up.test', 'delivered', 2]]);
     expect([...server.got].sort()).toEqual(['r1@up.test', 'r2@up.test', 'r3@up.test', 'r4@up.test', 'r5@up.test']);
+  });
+
+  it('an idle session the server has closed is not used: the next message goes over a new one, nothing deferred', async () => {
+    const server = await remote();
+    const s = stage();
+    const one = async (i: number) => inputRecord('x', 'up.test', await queuedMail(res.blobs, { domain: 'up.test', outboundId: `ing-${i}:up.test`, recipients: [`r${i}@up.test`] }), i);
+    expect(results(await s.process(await one(1)))[0].status).toBe('delivered');
+    server.drop(); // e.g. the remote's idle timeout (RFC 5321 §4.5.3.2.7)
+    await new Promise((r) => setTimeout(r, 100));
+    expect(results(await s.process(await one(2)))[0].status).toBe('delivered');
+    expect(server.got).toEqual(['r1@up.test', 'r2@up.test']);
+    expect(server.connections()).toBe(2);
   });
 });

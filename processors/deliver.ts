@@ -91,13 +91,14 @@ async function targetsFor(out: OutboundResources, domain: string): Promise<SmtpT
 }
 
 /**
- * One message's attempt. The caller holds the destination's connection slot. `unreachable`:
+ * One message's attempt. The caller holds the destination's connection slot; `where` gives the
+ * destination's hosts (looked up once per run of the batch's messages to it). `unreachable`:
  * what an earlier message of the same run found when no host took the session (the rest of
  * the run gets the same reply instead of waiting for the same timeouts again).
  */
-async function attempt(out: OutboundResources, mail: MailOutbound, message: Buffer, unreachable?: Attempt): Promise<Attempt> {
+async function attempt(out: OutboundResources, mail: MailOutbound, message: Buffer, where: () => ReturnType<typeof targetsFor>, unreachable?: Attempt): Promise<Attempt> {
   if (unreachable?.unreachable) return { ...unreachable, replies: all(mail.recipients, unreachable.unreachable.code, unreachable.unreachable.response) };
-  const targets = await targetsFor(out, mail.domain);
+  const targets = await where();
   if (!Array.isArray(targets)) return { replies: all(mail.recipients, targets.code, targets.response), host: '' };
   let last: SmtpConnectError | undefined;
   let lastHost = '';
@@ -217,10 +218,10 @@ export const deliverProcessor: ProcessorDefinition<DeliverConfig, MailOutbound, 
     const { blobs, logger } = resources;
 
     /** The network part: never throws (anything unexpected is a temporary failure, logged). */
-    async function tryOnce(mail: MailOutbound, unreachable?: Attempt): Promise<Attempt> {
+    async function tryOnce(mail: MailOutbound, where: () => ReturnType<typeof targetsFor>, unreachable?: Attempt): Promise<Attempt> {
       try {
         const message = await blobs.get(mail.rawBlob);
-        return await attempt(out!, mail, message, unreachable);
+        return await attempt(out!, mail, message, where, unreachable);
       } catch (err) {
         logger.error({ err, outboundId: mail.outboundId }, 'deliver: attempt failed locally; deferred');
         return { replies: all(mail.recipients, 0, `4.3.0 local error: ${err instanceof Error ? err.message : String(err)}`), host: '' };
@@ -240,8 +241,10 @@ export const deliverProcessor: ProcessorDefinition<DeliverConfig, MailOutbound, 
       await Promise.all(
         [...byDestination].map(([destination, indexes]) =>
           out!.limiter.run(destination, async () => {
+            let targets: ReturnType<typeof targetsFor> | undefined;
+            const where = () => (targets ??= targetsFor(out!, records[indexes[0]].value.domain));
             let previous: Attempt | undefined;
-            for (const i of indexes) previous = attempts[i] = await tryOnce(records[i].value, previous);
+            for (const i of indexes) previous = attempts[i] = await tryOnce(records[i].value, where, previous);
           }),
         ),
       );
