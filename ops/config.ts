@@ -258,6 +258,8 @@ const configSchema = z
         connectionsPerDomain: z.coerce.number().int().positive().default(5),
         /** TCP connect and greeting timeout. */
         connectTimeout: duration.default(30_000),
+        /** How long an SMTP session to a remote server stays open, idle, for the next message (0: QUIT after each). */
+        idleTimeout: duration.default(5_000),
       })
       .strict()
       .prefault({}),

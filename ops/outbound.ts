@@ -17,7 +17,7 @@ export function dkimDir(config: Readonly<Config>): string {
 }
 
 export function openOutboundResources(config: Readonly<Config>): OutboundResources & { close(): Promise<void> } {
-  const smtp = new NodemailerSmtpClient({ hostname: config.hostname, connectTimeoutMs: config.outbound.connectTimeout });
+  const smtp = new NodemailerSmtpClient({ hostname: config.hostname, connectTimeoutMs: config.outbound.connectTimeout, idleTimeoutMs: config.outbound.idleTimeout });
   return {
     dns: new NodeDnsResolver({ servers: config.dns.servers }),
     smtp,

@@ -2,12 +2,13 @@
  * The deliver stage against real SMTP servers (smtp-server on loopback) found through a real
  * DNS server on loopback (test/harness/dns.ts), with the real nodemailer client.
  */
+import type { Socket } from 'node:net';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { deliverProcessor } from './deliver.ts';
 import { inputRecord, openTestResources, type TestResources } from './test-resources.ts';
 import { queuedMail, testOutbound, testPolicy } from './outbound/test-outbound.ts';
-import type { OutboundPolicy } from '../connectors/outbound.ts';
+import type { OutboundPolicy, OutboundResources } from '../connectors/outbound.ts';
 import type { DeliveryResult, MailOutbound, MailReceived } from '../schemas/types.ts';
 import { startDns, type RunningDns } from '../test/harness/dns.ts';
 import { freePort } from '../test/harness/server.ts';
@@ -16,6 +17,7 @@ let res: TestResources;
 let dns: RunningDns;
 let port: number;
 const servers: SMTPServer[] = [];
+const clients: OutboundResources[] = [];
 
 beforeAll(async () => {
   res = openTestResources();
@@ -38,12 +40,17 @@ afterAll(async () => {
   await res.close();
 });
 afterEach(async () => {
+  for (const o of clients.splice(0)) await o.smtp.close(); // idle sessions kept for reuse
   for (const s of servers.splice(0)) await new Promise<void>((r) => s.close(() => r()));
 });
 
 /** An SMTP server on 127.0.0.1:port; `rcpt` decides each recipient's reply. */
-async function remote(options: { rcpt?: (address: string) => string | null; onData?: () => Promise<void>; plain?: boolean } = {}): Promise<{ got: string[]; maxConcurrent: () => number; secure: boolean[]; helo: string[] }> {
+async function remote(
+  options: { rcpt?: (address: string) => string | null; onData?: () => Promise<void>; plain?: boolean; dropAtMail?: number } = {},
+): Promise<{ got: string[]; maxConcurrent: () => number; connections: () => number; drop: () => void; secure: boolean[]; helo: string[] }> {
   const got: string[] = [];
+  let connections = 0;
+  let mails = 0;
   const secure: boolean[] = [];
   const helo: string[] = [];
   let open = 0;
@@ -54,12 +61,18 @@ async function remote(options: { rcpt?: (address: string) => string | null; onDa
     logger: false,
     hideSTARTTLS: options.plain ?? false,
     onConnect(_s, cb) {
+      connections++;
       open++;
       max = Math.max(max, open);
       cb();
     },
     onClose() {
       open--;
+    },
+    onMailFrom(_address, _s, cb) {
+      // The connection drops (no reply) at this MAIL FROM, as a crashed or cut-off server's would.
+      if (++mails === options.dropAtMail) return drop();
+      cb();
     },
     onRcptTo(address, _s, cb) {
       const reply = options.rcpt?.(address.address) ?? null;
@@ -78,13 +91,17 @@ async function remote(options: { rcpt?: (address: string) => string | null; onDa
       });
     },
   } satisfies SMTPServerOptions);
+  const drop = () => {
+    for (const c of (server as unknown as { connections: Set<{ _socket: Socket }> }).connections) c._socket.destroy();
+  };
   await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
   servers.push(server);
-  return { got, maxConcurrent: () => max, secure, helo };
+  return { got, maxConcurrent: () => max, connections: () => connections, drop, secure, helo };
 }
 
 function stage(policy: Partial<OutboundPolicy> = {}, perDestination = 5) {
   const outbound = testOutbound(res.dir, dns.address, testPolicy({ port, ...policy }), perDestination);
+  clients.push(outbound);
   return deliverProcessor.create(deliverProcessor.spec.config.parse({}), { ...res, outbound });
 }
 
@@ -193,17 +210,60 @@ describe('deliver stage', () => {
     expect(results(outs)[0]).toMatchObject({ status: 'delivered', host: '127.0.0.1' });
   });
 
-  it('a batch goes out concurrently, at most connectionsPerDomain connections to one domain', async () => {
+  it('concurrent batches to one domain: at most connectionsPerDomain connections at once', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     const server = await remote({ onData: () => gate });
     const s = stage({}, 2);
     const records = await Promise.all([1, 2, 3, 4].map(async (i) => inputRecord('x', 'up.test', await queuedMail(res.blobs, { domain: 'up.test', outboundId: `ing-${i}:up.test`, recipients: [`r${i}@up.test`] }), i)));
-    const done = s.processBatch!(records);
+    const done = Promise.all(records.map((r) => s.process(r)));
     await new Promise((r) => setTimeout(r, 500));
     release();
     const outs = await done;
     expect(outs.map((o) => results(o)[0].status)).toEqual(['delivered', 'delivered', 'delivered', 'delivered']);
     expect(server.maxConcurrent()).toBe(2);
+  });
+
+  it('a batch\'s messages to one domain go over one SMTP session, one after the other, and the session serves the next batch', async () => {
+    const server = await remote();
+    const s = stage();
+    const batch = (from: number, n: number) =>
+      Promise.all(Array.from({ length: n }, async (_, j) => inputRecord('x', 'up.test', await queuedMail(res.blobs, { domain: 'up.test', outboundId: `ing-${from + j}:up.test`, recipients: [`r${from + j}@up.test`] }), from + j)));
+    const first = await s.processBatch!(await batch(1, 6));
+    expect(first.map((o) => results(o)[0].status)).toEqual(Array(6).fill('delivered'));
+    expect(server.got).toEqual(['r1@up.test', 'r2@up.test', 'r3@up.test', 'r4@up.test', 'r5@up.test', 'r6@up.test']);
+    expect(server.connections()).toBe(1);
+    expect(server.secure).toEqual(Array(6).fill(true)); // STARTTLS once, the session stays TLS
+    await s.processBatch!(await batch(7, 2)); // within outbound idle time: the same session (RSET first)
+    expect(server.got).toHaveLength(8);
+    expect(server.connections()).toBe(1);
+  });
+
+  it('a session dropped at the 3rd of 5 messages: the 3rd is retried, the others delivered — each recipient once', async () => {
+    const server = await remote({ dropAtMail: 3 });
+    const s = stage();
+    const records = await Promise.all([1, 2, 3, 4, 5].map(async (i) => inputRecord('x', 'up.test', await queuedMail(res.blobs, { domain: 'up.test', outboundId: `ing-${i}:up.test`, recipients: [`r${i}@up.test`] }), i)));
+    const outs = await s.processBatch!(records);
+    expect(outs.map((o) => results(o)[0].status)).toEqual(['delivered', 'delivered', 'deferred', 'delivered', 'delivered']);
+    expect(results(outs[2])[0]).toMatchObject({ code: 0 });
+    expect(outs.map((o) => retries(o).length)).toEqual([0, 0, 1, 0, 0]);
+    expect(server.connections()).toBe(2); // the 4th and 5th on a new session
+    const [retry] = retries(outs[2]);
+    expect(retry.value).toMatchObject({ recipients: ['r3@up.test'], attempt: 1 });
+    const again = await s.process(inputRecord(retry.topic!, retry.key, retry.value as MailOutbound));
+    expect(results(again).map((r) => [r.recipient, r.status, r.attempt])).toEqual([['r3@up.test', 'delivered', 2]]);
+    expect([...server.got].sort()).toEqual(['r1@up.test', 'r2@up.test', 'r3@up.test', 'r4@up.test', 'r5@up.test']);
+  });
+
+  it('an idle session the server has closed is not used: the next message goes over a new one, nothing deferred', async () => {
+    const server = await remote();
+    const s = stage();
+    const one = async (i: number) => inputRecord('x', 'up.test', await queuedMail(res.blobs, { domain: 'up.test', outboundId: `ing-${i}:up.test`, recipients: [`r${i}@up.test`] }), i);
+    expect(results(await s.process(await one(1)))[0].status).toBe('delivered');
+    server.drop(); // e.g. the remote's idle timeout (RFC 5321 §4.5.3.2.7)
+    await new Promise((r) => setTimeout(r, 100));
+    expect(results(await s.process(await one(2)))[0].status).toBe('delivered');
+    expect(server.got).toEqual(['r1@up.test', 'r2@up.test']);
+    expect(server.connections()).toBe(2);
   });
 });

@@ -8,7 +8,13 @@
  *    could not be answered is a temporary failure.
  * 2. How: one SMTP transaction (opportunistic STARTTLS, PIPELINING) through connectors/smtp-client,
  *    at most `outbound.connectionsPerDomain` at once per destination; a host that cannot be
- *    reached or refuses the session passes to the next one.
+ *    reached or refuses the session passes to the next one. A batch's messages to one
+ *    destination go one after the other in one connection slot, over one SMTP session that the
+ *    client keeps open between them and for `outbound.idleTimeout` after (RSET before each
+ *    next transaction, RFC 5321 §4.1.1.5). A session that breaks mid-way costs only the
+ *    transaction it was in (deferred, like any lost connection; at-most-once resend if the
+ *    break came after the final dot); the next message opens a new session. When no host took
+ *    the session, the rest of that destination's messages in the batch get the same reply.
  * 3. What then, per recipient (RFC 5321 §4.2.1): 2yz delivered; 5yz failed — a failure DSN
  *    (RFC 3464) to the sender's INBOX; 4yz, a timeout, a refused connection: deferred — the
  *    recipients go on one record to retry topic N (attempt N, `notBefore` from
@@ -19,7 +25,7 @@
  * Outputs and the input offset are committed together, so a recipient is never lost nor queued
  * twice; a crash (or a failed commit) after a remote 250 and before the commit sends that
  * message again when the record is replayed — once per such crash (RFC 5321 §6.1 duplicates).
- * Records of a batch are delivered concurrently (different domains in parallel).
+ * Records of a batch to different destinations are delivered concurrently.
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
@@ -49,6 +55,8 @@ type Output = OutputRecord<MailOutbound | MailReceived | DeliveryResult>;
 interface Attempt {
   readonly replies: readonly RecipientReply[];
   readonly host: string;
+  /** Set when no host took the session. */
+  readonly unreachable?: { readonly code: number; readonly response: string };
 }
 
 function splitRelay(relay: string): { host: string; port: number } {
@@ -82,28 +90,33 @@ async function targetsFor(out: OutboundResources, domain: string): Promise<SmtpT
   }
 }
 
-async function attempt(out: OutboundResources, mail: MailOutbound, message: Buffer): Promise<Attempt> {
-  const targets = await targetsFor(out, mail.domain);
+/**
+ * One message's attempt. The caller holds the destination's connection slot; `where` gives the
+ * destination's hosts (looked up once per run of the batch's messages to it). `unreachable`:
+ * what an earlier message of the same run found when no host took the session (the rest of
+ * the run gets the same reply instead of waiting for the same timeouts again).
+ */
+async function attempt(out: OutboundResources, mail: MailOutbound, message: Buffer, where: () => ReturnType<typeof targetsFor>, unreachable?: Attempt): Promise<Attempt> {
+  if (unreachable?.unreachable) return { ...unreachable, replies: all(mail.recipients, unreachable.unreachable.code, unreachable.unreachable.response) };
+  const targets = await where();
   if (!Array.isArray(targets)) return { replies: all(mail.recipients, targets.code, targets.response), host: '' };
-  const destination = out.policy.relay ?? mail.domain;
-  return out.limiter.run(destination, async () => {
-    let last: SmtpConnectError | undefined;
-    let lastHost = '';
-    for (const target of targets) {
-      lastHost = target.host;
-      try {
-        return { replies: await out.smtp.send(target, { from: mail.mailFrom, to: mail.recipients, message }), host: target.host };
-      } catch (err) {
-        if (!(err instanceof SmtpConnectError)) throw err;
-        last = err; // RFC 5321 §5.1: try the next address / MX host
-      }
+  let last: SmtpConnectError | undefined;
+  let lastHost = '';
+  for (const target of targets) {
+    lastHost = target.host;
+    try {
+      return { replies: await out.smtp.send(target, { from: mail.mailFrom, to: mail.recipients, message }), host: target.host };
+    } catch (err) {
+      if (!(err instanceof SmtpConnectError)) throw err;
+      last = err; // RFC 5321 §5.1: try the next address / MX host
     }
-    // No host took the session: the greeting's reply when there was one (5yz from the last host
-    // is permanent, RFC 5321 §3.1), else no code — temporary, and the DSN says it was ours.
-    const code = last?.code ?? 0;
-    const text = last ? last.message : 'no host to try';
-    return { replies: all(mail.recipients, code, code >= 500 ? `5.4.0 ${text}` : `4.4.1 no answer: ${text}`), host: lastHost };
-  });
+  }
+  // No host took the session: the greeting's reply when there was one (5yz from the last host
+  // is permanent, RFC 5321 §3.1), else no code — temporary, and the DSN says it was ours.
+  const code = last?.code ?? 0;
+  const text = last ? last.message : 'no host to try';
+  const response = code >= 500 ? `5.4.0 ${text}` : `4.4.1 no answer: ${text}`;
+  return { replies: all(mail.recipients, code, response), host: lastHost, unreachable: { code, response } };
 }
 
 function result(mail: MailOutbound, n: number, reply: RecipientReply, status: DeliveryStatus, host: string, at: number, nextAttemptAt = 0): DeliveryResult {
@@ -205,10 +218,10 @@ export const deliverProcessor: ProcessorDefinition<DeliverConfig, MailOutbound, 
     const { blobs, logger } = resources;
 
     /** The network part: never throws (anything unexpected is a temporary failure, logged). */
-    async function tryOnce(mail: MailOutbound): Promise<Attempt> {
+    async function tryOnce(mail: MailOutbound, where: () => ReturnType<typeof targetsFor>, unreachable?: Attempt): Promise<Attempt> {
       try {
         const message = await blobs.get(mail.rawBlob);
-        return await attempt(out!, mail, message);
+        return await attempt(out!, mail, message, where, unreachable);
       } catch (err) {
         logger.error({ err, outboundId: mail.outboundId }, 'deliver: attempt failed locally; deferred');
         return { replies: all(mail.recipients, 0, `4.3.0 local error: ${err instanceof Error ? err.message : String(err)}`), host: '' };
@@ -216,7 +229,25 @@ export const deliverProcessor: ProcessorDefinition<DeliverConfig, MailOutbound, 
     }
 
     async function deliverAll(records: readonly { key: string; value: MailOutbound }[]): Promise<Output[][]> {
-      const attempts = await Promise.all(records.map((r) => tryOnce(r.value)));
+      // The batch's messages to one destination go one after the other in one connection slot,
+      // so they share one SMTP session (the client reuses it, RSET between transactions);
+      // destinations in parallel.
+      const byDestination = new Map<string, number[]>();
+      records.forEach((r, i) => {
+        const destination = out!.policy.relay ?? r.value.domain.toLowerCase();
+        byDestination.set(destination, [...(byDestination.get(destination) ?? []), i]);
+      });
+      const attempts: Attempt[] = new Array<Attempt>(records.length);
+      await Promise.all(
+        [...byDestination].map(([destination, indexes]) =>
+          out!.limiter.run(destination, async () => {
+            let targets: ReturnType<typeof targetsFor> | undefined;
+            const where = () => (targets ??= targetsFor(out!, records[indexes[0]].value.domain));
+            let previous: Attempt | undefined;
+            for (const i of indexes) previous = attempts[i] = await tryOnce(records[i].value, where, previous);
+          }),
+        ),
+      );
       try {
         return await Promise.all(records.map((r, i) => outcome(config, resources, out!, r.key, r.value, attempts[i])));
       } catch (err) {

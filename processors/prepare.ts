@@ -47,6 +47,8 @@ export const prepareProcessor: ProcessorDefinition<PrepareConfig, MailOutbound, 
         if (created) {
           logger.warn({ domain: signingDomain, name: dkimRecordName(key), txt: dkimRecordText(key) }, 'prepare: made a DKIM key for a domain that had none; publish this TXT record');
         }
+        // The key store caches the parsed key; mailauth's dkimSign (4.13, still 7.1) takes only a
+        // PEM or DER buffer and imports it again per call (~0.4 ms) — a KeyObject it would refuse.
         const signature = { signingDomain: key.domain, selector: key.selector, privateKey: key.privateKeyPem, algorithm: 'rsa-sha256', canonicalization: config.canonicalization };
         // mailauth signs once per entry of signatureData (the top-level fields alone sign nothing).
         const signed = await dkimSign(message, { ...signature, signTime: new Date(resources.now()), signatureData: [signature] });

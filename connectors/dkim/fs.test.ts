@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createPublicKey, createSign, createVerify } from 'node:crypto';
+import { createPublicKey, createSign, createVerify, generateKeyPairSync } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FsDkimKeys } from './fs.ts';
 import { dkimRecordName, dkimRecordText, dkimZoneLine } from './keys.ts';
@@ -44,5 +44,32 @@ describe('FsDkimKeys', () => {
     expect(line.startsWith('sluice._domainkey.example.test. IN TXT ( "v=DKIM1;')).toBe(true);
     expect([...line.matchAll(/"([^"]*)"/g)].every((m) => m[1].length <= 255)).toBe(true);
     expect([...line.matchAll(/"([^"]*)"/g)].map((m) => m[1]).join('')).toBe(text);
+  });
+
+  it('caches the parsed key per domain, and picks up a rotated key file at the next check', async () => {
+    const dir = keysDir();
+    let now = 1_000_000;
+    const keys = new FsDkimKeys(dir, { recheckMs: 5_000, now: () => now });
+    const { key: first } = await keys.ensure('example.test');
+    // The same parsed KeyObject, not a new parse of the PEM, for every message.
+    expect((await keys.get('example.test'))!.privateKey).toBe(first.privateKey);
+    now += 10_000; // past the recheck: the file is unchanged, the parsed key stays
+    expect((await keys.get('example.test'))!.privateKey).toBe(first.privateKey);
+    // Rotation: the operator replaces the key under a new selector and removes the old file.
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const rotatedPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    fs.writeFileSync(path.join(dir, 'example.test.a2027.pem'), rotatedPem, { mode: 0o600 });
+    fs.rmSync(path.join(dir, 'example.test.sluice.pem'));
+    now += 1_000; // within recheckMs: the cached key still signs
+    expect((await keys.get('example.test'))!.selector).toBe('sluice');
+    now += 5_000;
+    const rotated = (await keys.get('example.test'))!;
+    expect(rotated).toMatchObject({ selector: 'a2027', privateKeyPem: rotatedPem });
+    expect(rotated.privateKey.equals(privateKey)).toBe(true);
+    // A key rewritten in place (same name, other content) is picked up too.
+    const { privateKey: third } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    fs.writeFileSync(path.join(dir, 'example.test.a2027.pem'), third.export({ type: 'pkcs8', format: 'pem' }).toString() + '\n');
+    now += 5_000;
+    expect((await keys.get('example.test'))!.privateKey.equals(third)).toBe(true);
   });
 });

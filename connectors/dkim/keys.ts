@@ -4,7 +4,7 @@
  * yet), used by `prepare` to sign outgoing mail. The operator publishes the public half as a
  * TXT record at `<selector>._domainkey.<domain>` (RFC 6376 §3.6.2.1).
  */
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 
 /** The selector of keys made here (RFC 6376 §3.1 `s=`). */
 export const DEFAULT_SELECTOR = 'sluice';
@@ -14,6 +14,8 @@ export interface DkimKey {
   readonly selector: string;
   /** PKCS#8 PEM. */
   readonly privateKeyPem: string;
+  /** The same key, parsed once (node:crypto). */
+  readonly privateKey: KeyObject;
 }
 
 export interface DkimKeys {
@@ -30,7 +32,7 @@ export function dkimRecordName(key: DkimKey): string {
 
 /** The TXT record's text (RFC 6376 §3.6.1): `v=DKIM1; k=rsa; p=<base64 SubjectPublicKeyInfo>`. */
 export function dkimRecordText(key: DkimKey): string {
-  const spki = createPublicKey(key.privateKeyPem).export({ type: 'spki', format: 'der' });
+  const spki = createPublicKey(key.privateKey).export({ type: 'spki', format: 'der' });
   return `v=DKIM1; k=rsa; p=${spki.toString('base64')}`;
 }
 

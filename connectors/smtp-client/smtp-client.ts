@@ -43,7 +43,8 @@ export class SmtpConnectError extends Error {
 
 export interface SmtpClient {
   /**
-   * One transaction (EHLO, STARTTLS when offered, MAIL, RCPT…, DATA; PIPELINING when offered).
+   * One transaction (EHLO, STARTTLS when offered, MAIL, RCPT…, DATA; PIPELINING when offered),
+   * possibly over a session kept open from an earlier transaction to the same server (RSET first).
    * Resolves with one reply per recipient once the server answered the envelope; rejects with
    * SmtpConnectError when the session never got that far.
    */
