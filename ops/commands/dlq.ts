@@ -1,7 +1,6 @@
 /** `sluice dlq list [TOPIC] | dlq replay TOPIC|STAGE|--all`. */
-import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
-import { EmbeddedLog } from '../../connectors/log/embedded.ts';
+import { openLog } from '../open-engines.ts';
 import { loadTopologies } from '../../topology/loader.ts';
 import { PROCESSORS } from '../../processors/index.ts';
 import { deadLetterTopics, listDeadLetters, replayDeadLetters } from '../dlq.ts';
@@ -26,7 +25,7 @@ export const dlqCommand: Command = {
     if (action !== 'list' && action !== 'replay') throw new UsageError('expected list or replay');
     if (action === 'replay' && !which && !values.all) throw new UsageError('name a dead-letter topic or stage, or --all');
     mkdirSync(config.dataDir, { recursive: true });
-    const log = new EmbeddedLog({ path: join(config.dataDir, 'log.db') });
+    const log = await openLog(config);
     try {
       const specs = topologies.flatMap((t) => [...t.topics.values()]).filter((t) => pick(which).includes(t.name));
       await log.ensureTopics(specs.map((t) => ({ name: t.name, partitions: t.partitions, retentionMs: t.retentionMs })));

@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
-import { EmbeddedLog } from '../../connectors/log/embedded.ts';
+import { openLog } from '../open-engines.ts';
 import { SqliteQuarantine } from '../../connectors/scan/sqlite-quarantine.ts';
 import { loadTopologies } from '../../topology/loader.ts';
 import { PROCESSORS } from '../../processors/index.ts';
@@ -49,7 +49,7 @@ export const quarantineCommand: Command = {
       const topic = topologies.flatMap((t) => [...t.topics.values()]).find((t) => t.name === entry.releaseTopic);
       if (!topic || topic.schema !== 'ParsedMail') throw new Error(`release topic ${entry.releaseTopic} is not a ParsedMail topic of the topologies`);
       const blobs = await openBlobStore(config);
-      const log = new EmbeddedLog({ path: join(config.dataDir, 'log.db') });
+      const log = await openLog(config);
       try {
         const now = Date.now();
         const record = addHeaders(entry.record, [`X-Sluice-Quarantine: released ${new Date(now).toISOString()}; found ${entry.viruses.join(', ')}`]);

@@ -4,10 +4,9 @@
  * outbound id (`<ingress id>:<domain>`) or a prefix of one (the ingress id that the submission's
  * `250 … queued as` named).
  */
-import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { EmbeddedLog } from '../../connectors/log/embedded.ts';
+import { openLog } from '../open-engines.ts';
 import { loadTopologies } from '../../topology/loader.ts';
 import { PROCESSORS } from '../../processors/index.ts';
 import { openBlobStore } from '../app.ts';
@@ -58,7 +57,7 @@ function one(matches: QueueEntry[], id: string): QueueEntry | undefined {
 async function withQueue<T>(config: Readonly<Config>, body: (queue: OutboundQueue) => Promise<T>): Promise<T> {
   const topologies = loadTopologies(config.topology.dir, PROCESSORS);
   mkdirSync(config.dataDir, { recursive: true });
-  const log = new EmbeddedLog({ path: join(config.dataDir, 'log.db') });
+  const log = await openLog(config);
   try {
     // The server creates these at start; a command run before it must find them too.
     await log.ensureTopics(topologies.flatMap((t) => [...t.topics.values()]).map((t) => ({ name: t.name, partitions: t.partitions, retentionMs: t.retentionMs })));
