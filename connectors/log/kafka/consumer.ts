@@ -23,7 +23,7 @@
  *
  * A member killed in the middle of a transaction leaves it open until the transaction timeout
  * (the broker aborts it; `transactionTimeoutMs`): until then its offsets are unstable and the new
- * owner of its partitions waits for them (poll skips those partitions, it does not fail).
+ * owner of its partitions waits for them (poll reads its other partitions meanwhile, it does not fail).
  */
 import { FindCoordinatorKeyTypes, ListOffsetTimestamps } from '@platformatic/kafka';
 import type { Admin, Consumer as FetchClient, Message, Producer } from '@platformatic/kafka';
@@ -55,6 +55,8 @@ const LONG_POLL_MS = 500;
 const MULTI_LEADER_POLL_MS = 100;
 /** Group-membership errors of TxnOffsetCommit: this member's generation is over. */
 const REBALANCE_ERRORS = ['ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'REBALANCE_IN_PROGRESS', 'FENCED_INSTANCE_ID'];
+/** Wait before asking again for offsets a transaction still holds unstable. */
+const UNSTABLE_RETRY_MS = 200;
 /** Records read in more than one generation since the last commit or rewind. */
 const MIXED = -2;
 
@@ -66,10 +68,15 @@ export class KafkaConsumer implements Consumer {
   private readonly positions = new Map<string, number>();
   /** Partitions held by `pauseAt` (keys as `positions`): not fetched until `resume`. */
   private readonly paused = new Set<string>();
-  /** Generation the records returned since the last commit or rewind were read in (MIXED: several). */
+  /** Generation the records returned and not committed yet were read in (MIXED: several). */
   private readIn: number | undefined;
+  /** Partitions whose read position is past what this consumer last committed for them. */
+  private readonly ahead = new Set<string>();
   /** Wakes a poll that has nothing to fetch (every partition held, or none owned) on a resume or a new generation. */
   private wakeUp: (() => void) | undefined;
+  /** The committed offsets being read (startLoading), and the error that reading met. */
+  private loading: Promise<void> | undefined;
+  private loadFailure: Error | undefined;
   private closed = false;
   private coordinator: number | undefined;
 
@@ -116,9 +123,13 @@ export class KafkaConsumer implements Consumer {
       const generation = this.membership.generation;
       const infos = await Promise.all(this.topicNames.map((t) => this.parts.topics.get(t, refresh)));
       const mine = (info: TopicInfo, p: number) => generation?.owned.has(key(info.name, p)) === true;
-      const unstable = generation ? await this.loadPositions(infos, mine) : false;
       if (this.closed) return [];
-      if (generation !== this.membership.generation) continue; // a rebalance while loading
+      if (this.loadFailure) {
+        const failure = this.loadFailure;
+        this.loadFailure = undefined;
+        throw failure;
+      }
+      if (generation && !this.loading) this.startLoading(infos, generation);
       const byLeader = new Map<number, PartitionToFetch[]>();
       for (const info of infos) {
         for (let p = 0; p < info.partitions; p++) {
@@ -132,11 +143,10 @@ export class KafkaConsumer implements Consumer {
       refresh = byLeader.has(-1);
       byLeader.delete(-1);
       if (byLeader.size === 0 && !refresh) {
-        // Nothing to fetch (every partition held, none owned, offsets unstable): wait for a
-        // resume, a new generation or the deadline, not in a busy loop.
-        const wait = Math.max(0, deadline - Date.now());
+        // Nothing to fetch (every partition held, none owned, offsets being read): wait for a
+        // resume, a new generation, positions or the deadline, not in a busy loop.
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, unstable ? Math.min(wait, 200) : wait);
+          const timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
           this.wakeUp = () => {
             clearTimeout(timer);
             resolve();
@@ -175,6 +185,7 @@ export class KafkaConsumer implements Consumer {
         // All taken: go on past the markers and aborted records too; cut short: after the last one taken.
         if (taken.length === fetched.records.length) this.positions.set(k, fetched.next);
         else if (taken.length > 0) this.positions.set(k, taken[taken.length - 1].offset + 1);
+        if (taken.length > 0) this.ahead.add(k);
       }
       if (out.length > 0 && generation) {
         this.readIn = this.readIn === undefined || this.readIn === generation.id ? generation.id : MIXED;
@@ -230,17 +241,20 @@ export class KafkaConsumer implements Consumer {
       }
       throw err;
     }
-    if (generation) this.readIn = undefined;
     for (const o of offsets) {
       const k = key(o.topic, o.partition);
       const position = this.positions.get(k);
       if (position !== undefined && position < o.offset) this.positions.set(k, o.offset);
+      if (position === undefined || position <= o.offset) this.ahead.delete(k);
     }
+    // Everything read is committed: the next reads may be of a new generation without mixing.
+    if (this.ahead.size === 0) this.readIn = undefined;
   }
 
   async rewind(): Promise<void> {
     this.assertOpen();
     this.readIn = undefined;
+    this.ahead.clear();
     // A held partition keeps its hold position (at or after its committed offset).
     for (const k of [...this.positions.keys()]) if (!this.paused.has(k)) this.positions.delete(k);
   }
@@ -295,32 +309,41 @@ export class KafkaConsumer implements Consumer {
   }
 
   /**
-   * Positions of owned partitions not read yet: the group's committed offsets (0 where none).
-   * Returns true when some are unstable (a transaction committing them is still open): those stay
-   * without a position, not fetched, and are asked for again at the next poll.
+   * Reads, in the background, the positions of owned partitions not read yet: the group's
+   * committed offsets (0 where none). Offsets still unstable (a transaction committing them is
+   * open, e.g. of a member killed mid-commit) stay without a position and are asked for again a
+   * moment later, while the other partitions are fetched; another error fails the next poll.
    */
-  private async loadPositions(infos: readonly TopicInfo[], mine: (info: TopicInfo, p: number) => boolean): Promise<boolean> {
+  private startLoading(infos: readonly TopicInfo[], generation: Generation): void {
     const missing = infos
-      .map((info) => ({ name: info.name, partitionIndexes: range(info.partitions).filter((p) => mine(info, p) && !this.positions.has(key(info.name, p))) }))
+      .map((info) => ({
+        name: info.name,
+        partitionIndexes: range(info.partitions).filter((p) => generation.owned.has(key(info.name, p)) && !this.positions.has(key(info.name, p))),
+      }))
       .filter((t) => t.partitionIndexes.length > 0);
-    if (missing.length === 0) return false;
-    const generation = this.membership.generation;
-    let found;
-    try {
-      [found] = await this.parts.admin.listConsumerGroupOffsets({ groups: [{ groupId: this.group, topics: missing }], requireStable: true });
-    } catch (err) {
-      if (hasApiError(err, ['UNSTABLE_OFFSET_COMMIT'])) return true;
-      throw err;
-    }
-    if (generation !== this.membership.generation) return false; // they may not be ours any more
-    for (const t of found?.topics ?? []) {
-      for (const p of t.partitions) {
-        const k = key(t.name, p.partitionIndex);
-        if (!this.positions.has(k)) this.positions.set(k, p.committedOffset < 0n ? 0 : Number(p.committedOffset));
+    if (missing.length === 0) return;
+    this.loading = (async () => {
+      try {
+        const [found] = await this.parts.admin.listConsumerGroupOffsets({ groups: [{ groupId: this.group, topics: missing }], requireStable: true });
+        if (generation !== this.membership.generation || this.closed) return; // they may not be ours any more
+        const committed = new Map<string, number>();
+        for (const t of found?.topics ?? []) {
+          for (const p of t.partitions) committed.set(key(t.name, p.partitionIndex), p.committedOffset < 0n ? 0 : Number(p.committedOffset));
+        }
+        for (const t of missing) {
+          for (const p of t.partitionIndexes) {
+            const k = key(t.name, p);
+            if (!this.positions.has(k)) this.positions.set(k, committed.get(k) ?? 0);
+          }
+        }
+      } catch (err) {
+        if (hasApiError(err, ['UNSTABLE_OFFSET_COMMIT'])) await sleep(UNSTABLE_RETRY_MS);
+        else this.loadFailure = err instanceof Error ? err : new Error(String(err));
+      } finally {
+        this.loading = undefined;
+        this.wakeUp?.();
       }
-    }
-    for (const t of missing) for (const p of t.partitionIndexes) if (!this.positions.has(key(t.name, p))) this.positions.set(key(t.name, p), 0);
-    return false;
+    })();
   }
 
   private async earliest(topic: string, partition: number): Promise<number> {
