@@ -67,6 +67,17 @@ describe('KafkaLog on Kafka itself', () => {
     expect((await log.topics()).find((s) => s.name === short)?.retentionMs).toBe(60_000);
   });
 
+  it('ensureTopics creates many topics at once, a topic named twice too (topology files share topics)', async () => {
+    const log = open();
+    const names = Array.from({ length: 12 }, (_, i) => unique(`many-${i}`));
+    const started = performance.now();
+    await log.ensureTopics([...names.map((name, i) => ({ name, partitions: 1 + (i % 3) })), { name: names[0], partitions: 1 }, { name: names[1], partitions: 3 }]);
+    console.log(`ensureTopics: ${names.length} new topics in ${Math.round(performance.now() - started)} ms`);
+    const specs = await log.topics();
+    expect(names.map((name) => specs.find((s) => s.name === name)?.partitions)).toEqual(names.map((_, i) => (i === 1 ? 3 : 1 + (i % 3))));
+    expect(await log.endOffsets(names[1])).toEqual([0, 0, 0]);
+  });
+
   it('read_committed: records of an aborted transaction are never seen, those of an open one only once it commits', async () => {
     const log = open();
     const t = unique('tx');

@@ -117,6 +117,16 @@ export class KafkaLog implements Log {
         throw new Error(`topic "${spec.name}": partitions must be a positive integer, got ${spec.partitions}`);
       }
     }
+    // A topic named twice (topology files share topics): the later specs apply after the first,
+    // as if given in turn (a request may not name a topic twice).
+    const seen = new Set<string>();
+    const first = specs.filter((spec) => !seen.has(spec.name) && Boolean(seen.add(spec.name)));
+    if (first.length < specs.length) {
+      await this.ensureTopics(first);
+      const later = specs.filter((spec) => !first.includes(spec));
+      await this.ensureTopics(later);
+      return;
+    }
     const configsOf = (spec: TopicSpec) => {
       const configs = [{ name: 'retention.ms', value: String(spec.retentionMs ?? -1) }];
       if (spec.minInsyncReplicas !== undefined) configs.push({ name: 'min.insync.replicas', value: String(spec.minInsyncReplicas) });
