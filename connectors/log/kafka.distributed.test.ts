@@ -78,6 +78,19 @@ describe('KafkaLog on Kafka itself', () => {
     expect(await log.endOffsets(names[1])).toEqual([0, 0, 0]);
   });
 
+  it('a new consumer polled with timeout 0 returns what is there (sluice dlq replay polls so)', async () => {
+    const log = open();
+    const t = unique('zero');
+    await log.ensureTopics([{ name: t, partitions: 2 }]);
+    await log.produce(['a', 'b', 'c'].map((v) => ({ topic: t, key: v, value: Buffer.from(v) })));
+    const consumer = await log.consumer(unique('group'), [t]);
+    // As the replay does: poll with timeout 0 until a poll comes back empty.
+    const got: string[] = [];
+    for (let batch = await consumer.poll(10, 0); batch.length > 0; batch = await consumer.poll(10, 0)) got.push(...batch.map((r) => r.value.toString()));
+    expect(got.sort()).toEqual(['a', 'b', 'c']);
+    await consumer.close();
+  });
+
   it('read_committed: records of an aborted transaction are never seen, those of an open one only once it commits', async () => {
     const log = open();
     const t = unique('tx');

@@ -57,7 +57,7 @@ const MULTI_LEADER_POLL_MS = 100;
 const REBALANCE_ERRORS = ['ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'REBALANCE_IN_PROGRESS', 'FENCED_INSTANCE_ID'];
 /** Wait before asking again for offsets a transaction still holds unstable. */
 const UNSTABLE_RETRY_MS = 200;
-/** Records read in more than one generation since the last commit or rewind. */
+/** `readIn` when the records not committed yet were read in more than one generation. */
 const MIXED = -2;
 
 export class KafkaConsumer implements Consumer {
@@ -119,6 +119,7 @@ export class KafkaConsumer implements Consumer {
     const max = Math.max(1, Math.floor(maxRecords));
     const deadline = Date.now() + Math.max(0, timeoutMs);
     let refresh = false;
+    let awaitedLoad = false;
     for (;;) {
       const generation = this.membership.generation;
       const infos = await Promise.all(this.topicNames.map((t) => this.parts.topics.get(t, refresh)));
@@ -142,6 +143,14 @@ export class KafkaConsumer implements Consumer {
       }
       refresh = byLeader.has(-1);
       byLeader.delete(-1);
+      if (byLeader.size === 0 && !refresh && this.loading && !awaitedLoad) {
+        // Positions being read: wait for them once, whatever the timeout (a poll with timeout 0
+        // of a new consumer reads what is there, as before the group took partitions in turn).
+        awaitedLoad = true;
+        await this.loading;
+        if (this.closed) return [];
+        continue;
+      }
       if (byLeader.size === 0 && !refresh) {
         // Nothing to fetch (every partition held, none owned, offsets being read): wait for a
         // resume, a new generation, positions or the deadline, not in a busy loop.
