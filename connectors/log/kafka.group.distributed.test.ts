@@ -101,6 +101,32 @@ describe('Kafka consumer groups', () => {
     expect((await log.lag(group, [t])).map((l) => l.records)).toEqual([0, 0, 0, 0]);
   });
 
+  it('a hold (pauseAt) does not travel with its partition: the new owner reads it, the old owner keeps the hold of what it still owns', async () => {
+    const t = unique('hold');
+    const group = unique('group');
+    const log = open();
+    await log.ensureTopics([{ name: t, partitions: 2 }]);
+    await log.produce([0, 1].flatMap((p) => [0, 1, 2].map((i) => ({ topic: t, partition: p, key: `k${p}`, value: Buffer.from(`p${p}-${i}`) }))));
+    const a = await log.consumer(group, [t]);
+    expect(await collect(a, 6)).toHaveLength(6);
+    // Both partitions held at offset 1, offsets 1 committed: the records after 0 wait for a resume.
+    for (const p of [0, 1]) a.pauseAt({ topic: t, partition: p, offset: 1 });
+    await a.commit([], [0, 1].map((p) => ({ topic: t, partition: p, offset: 1 })));
+
+    const b = await open().consumer(group, [t]);
+    await until('the two members to own one partition each', () => partitionsOf(a).length === 1 && partitionsOf(b).length === 1, 15_000);
+    const [kept] = partitionsOf(a);
+    const [moved] = partitionsOf(b);
+    // The new owner is not held: it reads the moved partition from the committed offset.
+    expect((await collect(b, 2)).map((r) => r.value.toString())).toEqual([`p${moved}-1`, `p${moved}-2`]);
+    // The old owner's hold of the partition it kept stands until it resumes it.
+    expect(await a.poll(10, 300)).toEqual([]);
+    a.resume(t, moved); // the hold of a partition it no longer owns: nothing to read
+    a.resume(t, kept);
+    expect((await collect(a, 2)).map((r) => r.value.toString())).toEqual([`p${kept}-1`, `p${kept}-2`]);
+    expect(await a.poll(10, 300)).toEqual([]);
+  });
+
   it('a member killed with SIGKILL: its partitions move to the survivor after the session timeout, the output holds every input once, the lag drains', async () => {
     const [input, output, group] = [unique('copy-in'), unique('copy-out'), unique('copy')];
     const log = open();
