@@ -211,6 +211,34 @@ describe('Kafka consumer groups', () => {
     expect(copies.sort()).toEqual(Array.from({ length: inputs }, (_, i) => `m-${i}`).sort());
   }, 240_000);
 
+  it('a member the group removed joins again by itself: its old reads are refused, it reads again from the committed offsets', async () => {
+    const t = unique('removed');
+    const group = unique('group');
+    const log = open();
+    await log.ensureTopics([{ name: t, partitions: 2 }]);
+    await log.produce([0, 1].flatMap((p) => [0, 1, 2].map((i) => ({ topic: t, partition: p, key: `k${p}`, value: Buffer.from(`p${p}-${i}`) }))));
+    const consumer = await log.consumer(group, [t]);
+    const read = await collect(consumer, 6);
+    await consumer.commit([], read.filter((r) => r.offset === 0).map((r) => ({ topic: t, partition: r.partition, offset: 1 })));
+    const before = (consumer as unknown as { membership: { generation?: { memberId: string } } }).membership.generation?.memberId;
+
+    const admin = new Admin({ clientId: 'sluice-group-test', bootstrapBrokers: brokers });
+    try {
+      await admin.removeMembersFromConsumerGroup({ groupId: group });
+    } finally {
+      await admin.close();
+    }
+    const removedAt = Date.now();
+    await until('the member to join again under a new member id', () => {
+      const now = (consumer as unknown as { membership: { generation?: { memberId: string } } }).membership.generation?.memberId;
+      return now !== undefined && now !== before && partitionsOf(consumer).length === 2;
+    }, 15_000);
+    console.log(`removed → member again: ${Date.now() - removedAt} ms`);
+    await expect(consumer.commit([], read.map((r) => ({ topic: t, partition: r.partition, offset: r.offset + 1 })))).rejects.toBeInstanceOf(RebalanceError);
+    await consumer.rewind();
+    expect((await collect(consumer, 4)).map((r) => r.value.toString()).sort()).toEqual(['p0-1', 'p0-2', 'p1-1', 'p1-2']);
+  });
+
   it('a zombie, a member the group has moved past, cannot commit: the coordinator refuses its generation and nothing of it is visible', async () => {
     const [input, output, group] = [unique('zin'), unique('zout'), unique('zgroup')];
     const log = open();

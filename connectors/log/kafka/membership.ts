@@ -58,31 +58,45 @@ const REJOIN_AFTER_MS = 1_000;
 const LEAVE_WAIT_MS = 3_000;
 
 export class GroupMembership {
-  private readonly client: GroupClient;
+  private client: GroupClient;
   private current: Generation | undefined;
   private closed = false;
   private rejoinTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: MembershipOptions) {
-    const { timings } = options;
-    this.client = new GroupClient({
-      ...options.base,
+    this.client = this.newClient();
+  }
+
+  private newClient(): GroupClient {
+    const { timings } = this.options;
+    const client = new GroupClient({
+      ...this.options.base,
       // A JoinGroup is answered only when the rebalance completes: allow for the rebalance timeout.
-      timeout: Math.max(options.base.timeout, timings.rebalanceTimeoutMs + 5_000),
-      groupId: options.group,
+      timeout: Math.max(this.options.base.timeout, timings.rebalanceTimeoutMs + 5_000),
+      groupId: this.options.group,
       sessionTimeout: timings.sessionTimeoutMs,
       heartbeatInterval: timings.heartbeatIntervalMs,
       rebalanceTimeout: timings.rebalanceTimeoutMs,
       protocols: [{ name: 'range', version: 1 }],
       partitionAssigner: rangeAssignor,
     });
-    for (const topic of options.topics) this.client.topics.track(topic);
-    this.client.on('consumer:group:join', (payload: ConsumerGroupJoinPayload) => this.joined(payload));
+    for (const topic of this.options.topics) client.topics.track(topic);
+    client.on('consumer:group:join', (payload: ConsumerGroupJoinPayload) => {
+      if (client === this.client) this.joined(payload);
+    });
     // The client emits 'error' when it gave up rejoining (retries spent): we are no member now.
-    this.client.on('error', () => {
+    client.on('error', () => {
+      if (client !== this.client) return;
       this.change(undefined);
       this.scheduleRejoin();
     });
+    // A heartbeat that failed for another reason than the group's (a coordinator gone, a network
+    // error) stops the client's heartbeats for good (@platformatic/kafka 1.35): join again, or the
+    // group would drop this member after the session timeout and it would never come back.
+    client.on('consumer:heartbeat:error', () => {
+      if (client === this.client) this.scheduleRejoin();
+    });
+    return client;
   }
 
   /** The generation this member is in, or undefined while it is not a member. */
@@ -121,11 +135,19 @@ export class GroupMembership {
     this.options.onChange(previous, next);
   }
 
+  /**
+   * Joins again with a new client: the client keeps its group coordinator for good once found
+   * (@platformatic/kafka 1.35), so after the coordinator moved (its broker died) only a new
+   * client finds the new one. The old client leaves the group if it still can.
+   */
   private scheduleRejoin(): void {
     if (this.closed || this.rejoinTimer) return;
     this.rejoinTimer = setTimeout(() => {
       this.rejoinTimer = undefined;
       if (this.closed) return;
+      const old = this.client;
+      this.client = this.newClient();
+      old.close(true, () => undefined);
       this.client.joinGroup({}).catch(() => this.scheduleRejoin());
     }, REJOIN_AFTER_MS);
   }
