@@ -107,16 +107,28 @@ export class TopologyRunner {
         })),
       ),
     );
+    const declared: { topology: Topology; stage: StageDecl; processor: Processor<unknown, unknown> }[] = [];
     for (const topology of topologies) {
       for (const topic of topology.topics.values()) this.codecs.set(topic.name, schemaType(topic.schema));
       for (const stage of topology.stages) {
         const definition = processors.get(stage.processor);
         if (!definition) throw new Error(`${topology.name}: stage ${stage.name}: unknown processor ${stage.processor}`);
-        const processor = definition.create(stage.config, resources) as Processor<unknown, unknown>;
-        const consumer = await log.consumer(stageGroup(topology, stage), [stage.from]);
-        this.stages.push({ topology, stage, processor, consumer, holds: new Map(), owned: -1 });
+        declared.push({ topology, stage, processor: definition.create(stage.config, resources) as Processor<unknown, unknown> });
       }
     }
+    // All at once: on Kafka each consumer joins its stage's group, and a join waits for the
+    // group's other members (other processes) to rejoin, about a heartbeat interval.
+    const opened = await Promise.allSettled(declared.map((d) => log.consumer(stageGroup(d.topology, d.stage), [d.stage.from])));
+    const failed = opened.find((o) => o.status === 'rejected');
+    if (failed) {
+      await Promise.all(opened.map((o) => (o.status === 'fulfilled' ? o.value.close().catch(() => undefined) : undefined)));
+      await Promise.all(declared.map((d) => Promise.resolve(d.processor.close?.()).catch(() => undefined)));
+      throw failed.reason;
+    }
+    declared.forEach((d, i) => {
+      const consumer = (opened[i] as PromiseFulfilledResult<Consumer>).value;
+      this.stages.push({ ...d, consumer, holds: new Map(), owned: -1 });
+    });
     this.running = true;
     for (const running of this.stages) running.loop = this.runStage(running);
   }
