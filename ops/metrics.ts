@@ -18,6 +18,8 @@ export class Metrics implements RunnerMetrics {
   private readonly stageBatch = new Histogram({ name: 'sluice_stage_batch_seconds', help: 'Time to process and commit one batch', labelNames: ['stage'], buckets: LATENCY_BUCKETS, registers: [this.registry] });
   private readonly sinceReceivedHist = new Histogram({ name: 'sluice_since_received_seconds', help: 'From the SMTP 250 (ingress) to the end of a stage: for stage "index", 250 to searchable', labelNames: ['stage'], buckets: LATENCY_BUCKETS, registers: [this.registry] });
   private readonly stageRetries = new Counter({ name: 'sluice_stage_retries_total', help: 'Batches retried after a passing failure', labelNames: ['stage'], registers: [this.registry] });
+  private readonly stageOwned = new Gauge({ name: 'sluice_stage_owned_partitions', help: "Partitions of a stage's input this process reads (its share of the consumer group; Kafka only)", labelNames: ['stage'], registers: [this.registry] });
+  private readonly stageRebalances = new Counter({ name: 'sluice_stage_rebalances_total', help: 'Batches discarded because their partitions moved to another process (rebalance)', labelNames: ['stage'], registers: [this.registry] });
   readonly smtpMessages = new Counter({ name: 'sluice_smtp_messages_total', help: 'SMTP replies: accepted messages, and rejected (5xx) or deferred (4xx) commands', labelNames: ['listener', 'outcome'], registers: [this.registry] });
   /** 1 when the scanner is configured; 0: mail is stored marked "not scanned" (clamd) or without rspamd's verdict. */
   readonly scanConfigured = new Gauge({ name: 'sluice_scan_configured', help: 'Whether a scanner is configured (scan.clamd, scan.rspamd): 0 means mail passes that check unscanned', labelNames: ['scanner'], registers: [this.registry] });
@@ -41,6 +43,12 @@ export class Metrics implements RunnerMetrics {
   }
   retried(stage: string): void {
     this.stageRetries.inc({ stage });
+  }
+  ownedPartitions(stage: string, partitions: number): void {
+    this.stageOwned.set({ stage }, partitions);
+  }
+  rebalanced(stage: string): void {
+    this.stageRebalances.inc({ stage });
   }
 
   /** Lag gauges and dead-letter totals, read from the log whenever /metrics is scraped. */

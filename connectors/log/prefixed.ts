@@ -91,6 +91,10 @@ class PrefixedConsumer implements Consumer {
     this.inner.resume(this.on(topic), partition);
   }
 
+  owned(): { topic: string; partition: number }[] {
+    return (this.inner.owned?.() ?? []).map((p) => ({ ...p, topic: this.off(p.topic) }));
+  }
+
   close(): Promise<void> {
     return this.inner.close();
   }
