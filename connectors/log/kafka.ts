@@ -33,6 +33,7 @@
  */
 import { Admin, Consumer as FetchClient, IncrementalAlterConfigOperationTypes, ListOffsetTimestamps, Producer } from '@platformatic/kafka';
 import type { Consumer, Log, LogRecord, PartitionLag, ProduceRecord, RecordPosition, TopicSpec } from './log.ts';
+import { checkHealth, type EngineHealth } from '../health.ts';
 import { KafkaConsumer } from './kafka/consumer.ts';
 import type { KafkaConsumerParts } from './kafka/consumer.ts';
 import { OFFSET_OUT_OF_RANGE, fetchFrom } from './kafka/fetch.ts';
@@ -277,6 +278,16 @@ export class KafkaLog implements Log {
       for (const c of cut) deleted += c.offset - starts[c.partition];
     }
     return deleted;
+  }
+
+  /** Cluster metadata fetched anew from a broker (no topics): the brokers it knows. */
+  health(): Promise<EngineHealth> {
+    return checkHealth('kafka', async () => {
+      this.assertOpen();
+      const metadata = await this.admin.metadata({ topics: [], forceUpdate: true });
+      const brokers = metadata.brokers.size;
+      return `${brokers} broker${brokers === 1 ? '' : 's'}`;
+    });
   }
 
   async close(): Promise<void> {

@@ -10,6 +10,7 @@
  *
  * Values are opaque bytes (Avro, see `schemas/`); the log never decodes them.
  */
+import type { EngineHealth } from '../health.ts';
 
 export interface TopicSpec {
   readonly name: string;
@@ -111,6 +112,8 @@ export interface Log {
   lag(group: string, topics: readonly string[]): Promise<PartitionLag[]>;
   /** Deletes records past their topic's retention; returns how many went. */
   enforceRetention(now?: number): Promise<number>;
+  /** One cheap round trip to the engine (`connectors/health.ts`); never throws. */
+  health(): Promise<EngineHealth>;
   close(): Promise<void>;
 }
 
