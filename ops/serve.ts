@@ -30,6 +30,7 @@ import { PasswordAuthenticator } from '../access/auth/password-authenticator.ts'
 import { createImapServer } from '../access/imap/server.ts';
 import { createPop3Server } from '../access/pop3/server.ts';
 import { reportScanners } from './scan.ts';
+import { watchOps } from './dashboard/wire.ts';
 
 export interface RunningServer {
   readonly app: App;
@@ -67,7 +68,7 @@ async function startInProcess(app: App, metrics: Metrics): Promise<{ stop(): Pro
 export async function serve(config: Readonly<Config>, logger: Logger): Promise<RunningServer> {
   const app = await openApp(config, logger);
   const metrics = new Metrics();
-  metrics.watchLog(app.log, app.topologies);
+  const ops = watchOps(app, metrics);
   watchOutboundQueue(metrics.registry, app.log, queueTopics(app.topologies));
   reportScanners(config, logger, metrics);
   const thread = config.runner.thread ? await startPipelineThread({ config, logger, metrics, push: app.push, log: app.log }) : null;
@@ -174,7 +175,7 @@ export async function serve(config: Readonly<Config>, logger: Logger): Promise<R
     bound[name] = `${at.host}:${address.port}`;
   }
 
-  const http = createHttpServer({ metrics, logger });
+  const http = createHttpServer({ metrics, logger, ops });
   const httpAt = splitHostPort(config.listen.http);
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
