@@ -156,12 +156,17 @@ export class S3BlobStore implements BlobStore {
     await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.keyOf(id) }));
   }
 
-  /** A HEAD of the bucket (S3 HeadBucket). */
+  /** A HEAD of the bucket (S3 HeadBucket); S3 answering that it is not there yet is fine (the first put makes it). */
   health(): Promise<EngineHealth> {
     return checkHealth('s3', async () => {
       this.assertOpen();
-      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
-      return `bucket ${this.bucket}`;
+      try {
+        await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+        return `bucket ${this.bucket}`;
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+        return `bucket ${this.bucket} made at the first put`;
+      }
     });
   }
 
