@@ -14,7 +14,7 @@ import type { OpsDashboard } from './snapshot.ts';
 
 export function registerOpsMetrics(registry: Registry, dashboard: OpsDashboard): void {
   const fromLog = async (): Promise<void> => {
-    const state = await dashboard.logState();
+    const { state } = await dashboard.logState(); // the last state read when the log does not answer now
     for (const stage of state.stages) {
       for (const p of stage.partitions) {
         const labels = { stage: stage.stage, group: stage.group, topic: p.topic, partition: String(p.partition) };

@@ -25,6 +25,7 @@ const HOSTILE = '<script>alert("x")</script>&\'';
 
 const SNAPSHOT: OpsSnapshot = {
   at: '2026-12-07T08:00:00.000Z',
+  logError: null,
   runsStages: true,
   notes: { lag: 'lag note', throughput: 'throughput note' },
   topologies: [
@@ -81,6 +82,12 @@ describe('ops page', () => {
     expect(doc.querySelector('#topology-inbound tbody tr td:nth-child(3)')?.className).toBe('behind');
     expect(doc.querySelectorAll('script').length).toBe(1);
     expect(doc.querySelectorAll('link, img, iframe, [src]').length).toBe(0);
+  });
+
+  it('says when the log could not be read', () => {
+    const doc = new JSDOM(renderOpsPage({ ...SNAPSHOT, logError: `no answer ${HOSTILE}` })).window.document;
+    expect(doc.getElementById('status')?.textContent).toBe(`log not read: no answer ${HOSTILE} (figures of 2026-12-07T08:00:00.000Z)`);
+    expect(new JSDOM(renderOpsPage(SNAPSHOT)).window.document.getElementById('status')?.textContent).toBe('');
   });
 
   it('has the page script build the same rows as the server', () => {

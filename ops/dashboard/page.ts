@@ -65,7 +65,7 @@ async function refresh() {
     document.getElementById('at').textContent = snapshot.at;
     fill('engines', engineRows(snapshot));
     for (const t of snapshot.topologies) fill('topology-' + t.name, stageRows(snapshot, t.name));
-    status.textContent = '';
+    status.textContent = snapshot.logError ? 'log not read: ' + snapshot.logError + ' (figures of ' + snapshot.at + ')' : '';
   } catch (err) {
     status.textContent = 'refresh failed: ' + err.message;
   } finally {
@@ -84,7 +84,7 @@ setTimeout(refresh, ${REFRESH_MS});
 </head>
 <body>
 <h1>Sluice ops</h1>
-<p>Read at <span id="at">${escapeHtml(snapshot.at)}</span>, refreshed every ${REFRESH_MS / 1000} s. <span id="status"></span></p>
+<p>Read at <span id="at">${escapeHtml(snapshot.at)}</span>, refreshed every ${REFRESH_MS / 1000} s. <span id="status">${snapshot.logError ? escapeHtml(`log not read: ${snapshot.logError} (figures of ${snapshot.at})`) : ''}</span></p>
 <h2>engines</h2>
 ${table('engines', ENGINE_COLUMNS, engineRows(snapshot))}
 ${topologies}

@@ -15,6 +15,11 @@ import type { StageRate, StageThroughput } from './throughput.ts';
 const LOG_REFRESH_MS = 250;
 /** Engines are asked at most this often. */
 const HEALTH_REFRESH_MS = 1_000;
+/**
+ * A read of the log that takes longer (a broker gone: the client retries for a long while) is
+ * not waited for: the page and /metrics get the last state read, with the reason.
+ */
+export const LOG_READ_LIMIT_MS = 5_000;
 
 export interface StageSnapshot extends StageLogState {
   /** Sum over the partitions. */
@@ -26,8 +31,10 @@ export interface StageSnapshot extends StageLogState {
 }
 
 export interface OpsSnapshot {
-  /** When the log was read (ISO 8601). */
+  /** When the log was read (ISO 8601); the epoch when it never was. */
   readonly at: string;
+  /** Why the log could not be read just now (the figures are then those of `at`); null when it was. */
+  readonly logError: string | null;
   /** Whether this process runs the stages (its throughput figures are only its own). */
   readonly runsStages: boolean;
   readonly notes: { readonly lag: string; readonly throughput: string };
@@ -42,22 +49,44 @@ export interface OpsDashboardDeps {
   readonly throughput: StageThroughput;
   /** False in a process that runs no stages (its throughput is then all zero). */
   readonly runsStages?: boolean;
+  /** Default `LOG_READ_LIMIT_MS`. */
+  readonly logReadLimitMs?: number;
 }
 
 export class OpsDashboard {
-  /** The log's state, shared by /metrics and /ops.json. */
-  readonly logState: () => Promise<LogState>;
   /** The engines' health, shared by /metrics and /ops.json. */
   readonly engineState: () => Promise<EngineStatus[]>;
+  private readonly readLog: () => Promise<LogState>;
+  private lastState: LogState = { at: 0, stages: [], topics: [] };
 
   constructor(private readonly deps: OpsDashboardDeps) {
     const reader = new LogStateReader(deps.log, deps.topologies);
-    this.logState = latest(() => reader.read(), LOG_REFRESH_MS);
+    this.readLog = latest(() => reader.read(), LOG_REFRESH_MS);
     this.engineState = latest(() => checkEngines(deps.engines), HEALTH_REFRESH_MS);
   }
 
+  /**
+   * The log's state, shared by /metrics and /ops.json: a fresh read, or — when the read fails or
+   * takes longer than `LOG_READ_LIMIT_MS` — the last one, with why.
+   */
+  async logState(): Promise<{ state: LogState; error: string | null }> {
+    const limitMs = this.deps.logReadLimitMs ?? LOG_READ_LIMIT_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the log did not answer within ${limitMs / 1000} s`)), limitMs);
+    });
+    try {
+      this.lastState = await Promise.race([this.readLog(), limit]);
+      return { state: this.lastState, error: null };
+    } catch (err) {
+      return { state: this.lastState, error: err instanceof Error ? err.message : String(err) };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async snapshot(): Promise<OpsSnapshot> {
-    const [state, engines] = await Promise.all([this.logState(), this.engineState()]);
+    const [{ state, error }, engines] = await Promise.all([this.logState(), this.engineState()]);
     const { throughput } = this.deps;
     const topologies = this.deps.topologies.map((t) => ({
       name: t.name,
@@ -72,6 +101,7 @@ export class OpsDashboard {
     }));
     return {
       at: new Date(state.at).toISOString(),
+      logError: error,
       runsStages: this.deps.runsStages ?? true,
       notes: {
         lag: `Lag and dead letters are read from the log: cluster-wide for each stage's consumer group. Committed/s per partition is measured between reads of the last ${RATE_WINDOW_MS / 1000} s.`,
