@@ -2,7 +2,7 @@
  * The ops dashboard of `sluice serve --config ops/cluster.example.yaml` on the engines
  * `ops/stack up` starts: /ops.json reports the four engines healthy with their kinds (kafka,
  * cassandra, opensearch, s3), /metrics says the same, and lag read from Kafka drains to zero
- * once mail has gone through. The run has a keyspace, index, bucket and topic prefix of its own
+ * once mail has gone through; a dead letter counts once (not its transaction marker). The run has a keyspace, index, bucket and topic prefix of its own
  * (`harness/engines.ts`). A missing engine fails these tests.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +10,10 @@ import nodemailer from 'nodemailer';
 import { provision, startSluice, tempDir, waitFor, type RunningSluice } from './harness/server.ts';
 import { metricSum, scrape } from './harness/inspect.ts';
 import { useEngines } from './harness/use-engines.ts';
+import { configFor } from './harness/engines.ts';
+import { openLog } from '../ops/open-engines.ts';
+import { schemaType } from '../schemas/registry.ts';
+import type { MailReceived } from '../schemas/types.ts';
 import type { OpsSnapshot } from '../ops/dashboard/snapshot.ts';
 
 const CLUSTER = 'ops/cluster.example.yaml';
@@ -75,5 +79,27 @@ describe('/ops on Kafka, Cassandra, OpenSearch and S3', () => {
     const text = await scrape(server.httpPort);
     expect(metricSum(text, 'sluice_consumer_lag_records', { group: 'inbound.parse' })).toBe(0);
     expect(metricSum(text, 'sluice_consumer_committed_offset', { group: 'inbound.parse' })).toBeGreaterThanOrEqual(COUNT);
+  });
+
+  it('counts a dead letter on Kafka once (the commit\'s transaction marker is not a record)', async () => {
+    // A mail.received record whose raw message is in no bucket: parse dead-letters it.
+    const record: MailReceived = {
+      ingressId: 'ops-poison-kafka', userId: USER, recipient: USER, mailFrom: 'a@client.test', source: 'smtp', remoteAddress: '127.0.0.1',
+      helo: 'client.test', receivedAt: Date.now(), rawBlob: 'f'.repeat(64), size: 10, mailbox: 'INBOX', flags: [],
+    };
+    const log = await openLog(configFor(dataDir));
+    try {
+      await log.produce([{ topic: 'mail.received', key: USER, value: schemaType('MailReceived').toBuffer(record) }]);
+    } finally {
+      await log.close();
+    }
+    const parse = await waitFor('the dead letter counted', async () => {
+      const s = (await opsJson(server.httpPort)).topologies.find((t) => t.name === 'inbound')!.stages.find((st) => st.stage === 'parse')!;
+      return s.deadLetter && s.deadLetter.records > 0 && s.lagRecords === 0 ? s : undefined;
+    }, 60_000);
+    expect(parse.deadLetter).toEqual({ topic: 'parse.dlq', records: 1, topicRecords: 1, sharedWith: [] });
+    const text = await scrape(server.httpPort);
+    expect(metricSum(text, 'sluice_dead_letter_records', { topic: 'parse.dlq' })).toBe(1);
+    expect(metricSum(text, 'sluice_topic_end_offset', { topic: 'parse.dlq' })).toBeGreaterThan(1); // the record and its commit's marker
   });
 });

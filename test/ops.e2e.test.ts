@@ -84,7 +84,7 @@ describe('/ops and /ops.json on a running server', () => {
     expect(virus.lagSeconds).toBe(held[0].lagSeconds);
 
     const parse = stage(snapshot, 'inbound', 'parse');
-    expect(parse.deadLetter).toEqual({ topic: 'parse.dlq', records: 1, sharedWith: [] });
+    expect(parse.deadLetter).toEqual({ topic: 'parse.dlq', records: 1, topicRecords: 1, sharedWith: [] });
     expect(parse.lagRecords).toBe(0);
     // parse ran here: its throughput over the last minute counts the messages and the dead letter.
     expect(parse.throughput.last1m.recordsPerSecond * 60).toBeGreaterThanOrEqual(COUNT + 1);
@@ -157,6 +157,7 @@ describe('/ops and /ops.json on a running server', () => {
     expect(html).toMatch(/<tr class="down"><td class="">clamd<\/td>/);
     expect(html).toMatch(/<tr class="up"><td class="">log<\/td><td class="">embedded<\/td>/);
     expect(html).toContain('1 (parse.dlq)');
+    expect(html).toContain('0 (of 0 in retry.dlq)');
     expect(html).toContain("fetch('ops.json'");
     expect(html).not.toMatch(/<(link|img|iframe)\b|src=|https?:\/\//i); // no external assets
   });

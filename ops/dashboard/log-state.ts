@@ -8,6 +8,7 @@
 import type { Log } from '../../connectors/log/log.ts';
 import type { Topology } from '../../topology/model.ts';
 import { stageGroup } from '../../topology/runner.ts';
+import { DeadLettersByStage } from './dead-letters.ts';
 
 /** Committed offsets per second are measured over about this span of earlier reads. */
 export const RATE_WINDOW_MS = 10_000;
@@ -30,8 +31,10 @@ export interface PartitionState {
 
 export interface DeadLetterState {
   readonly topic: string;
-  /** Records in the topic (all partitions). */
+  /** This stage's records in the topic. */
   readonly records: number;
+  /** All records in the topic (all partitions, every stage writing to it). */
+  readonly topicRecords: number;
   /** Other stages writing to the same topic (e.g. retry-1 … retry-5 share retry.dlq). */
   readonly sharedWith: readonly string[];
 }
@@ -49,9 +52,10 @@ export interface StageLogState {
 
 export interface TopicState {
   readonly topic: string;
-  /** Records ever appended (sum of the partitions' end offsets). */
+  /** Records ever appended (sum of the partitions' end offsets; on Kafka transaction markers too). */
   readonly end: number;
-  readonly deadLetter: boolean;
+  /** For a dead-letter topic, its records (counted by reading them: markers are not records). */
+  readonly deadLetters?: number;
 }
 
 export interface LogState {
@@ -63,16 +67,20 @@ export interface LogState {
 export class LogStateReader {
   /** Earlier reads' committed offsets, oldest first, within `RATE_WINDOW_MS`. */
   private history: { at: number; committed: ReadonlyMap<string, number> }[] = [];
+  private readonly deadLetters: DeadLettersByStage;
 
   constructor(
     private readonly log: Log,
     private readonly topologies: readonly Topology[],
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.deadLetters = new DeadLettersByStage(log);
+  }
 
   async read(): Promise<LogState> {
     const at = this.now();
     const ends = new Map<string, number>();
+    const dead = new Map<string, ReadonlyMap<string, number>>();
     const topics: TopicState[] = [];
     for (const topology of this.topologies) {
       for (const topic of topology.topics.values()) {
@@ -83,7 +91,13 @@ export class LogStateReader {
         );
         if (end === null) continue;
         ends.set(topic.name, end);
-        topics.push({ topic: topic.name, end, deadLetter: topic.schema === 'DeadLetter' });
+        if (topic.schema !== 'DeadLetter') {
+          topics.push({ topic: topic.name, end });
+          continue;
+        }
+        const counts = await this.deadLetters.count(topic.name).catch(() => null);
+        if (counts) dead.set(topic.name, counts);
+        topics.push({ topic: topic.name, end, ...(counts ? { deadLetters: [...counts.values()].reduce((a, b) => a + b, 0) } : {}) });
       }
     }
     const committed = new Map<string, number>();
@@ -91,10 +105,9 @@ export class LogStateReader {
     for (const topology of this.topologies) {
       for (const stage of topology.stages) {
         const group = stageGroup(topology, stage);
-        const sharedWith = stage.deadLetter ? this.writersOf(stage.deadLetter).filter((s) => s !== stage.name) : [];
-        const deadLetter = stage.deadLetter ? { topic: stage.deadLetter, records: ends.get(stage.deadLetter) ?? 0, sharedWith } : null;
-        const base = { topology: topology.name, stage: stage.name, group, from: stage.from, deadLetter };
+        const base = { topology: topology.name, stage: stage.name, group, from: stage.from, deadLetter: null };
         try {
+          const deadLetter = stage.deadLetter ? this.deadLetterState(stage.name, stage.deadLetter, dead.get(stage.deadLetter)) : null;
           const lags = await this.log.lag(group, [stage.from]);
           const partitions = lags.map((p): PartitionState => {
             const key = `${group}\u0000${p.topic}\u0000${p.partition}`;
@@ -109,7 +122,7 @@ export class LogStateReader {
               committedPerSecond: this.rate(key, p.committed, at),
             };
           });
-          stages.push({ ...base, partitions });
+          stages.push({ ...base, deadLetter, partitions });
         } catch (err) {
           stages.push({ ...base, partitions: [], error: err instanceof Error ? err.message : String(err) });
         }
@@ -117,6 +130,14 @@ export class LogStateReader {
     }
     this.history = [...this.history.filter((h) => h.at > at - RATE_WINDOW_MS), { at, committed }];
     return { at, stages, topics };
+  }
+
+  private deadLetterState(stage: string, topic: string, counts: ReadonlyMap<string, number> | undefined): DeadLetterState | null {
+    if (!counts) return null;
+    const sharedWith = this.writersOf(topic).filter((s) => s !== stage);
+    const topicRecords = [...counts.values()].reduce((a, b) => a + b, 0);
+    // A topic of its own: every record is this stage's (one that did not decode too).
+    return { topic, records: sharedWith.length === 0 ? topicRecords : (counts.get(stage) ?? 0), topicRecords, sharedWith };
   }
 
   private writersOf(topic: string): string[] {

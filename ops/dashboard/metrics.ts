@@ -25,7 +25,7 @@ export function registerOpsMetrics(registry: Registry, dashboard: OpsDashboard):
     }
     for (const t of state.topics) {
       topicEnd.set({ topic: t.topic }, t.end);
-      if (t.deadLetter) dlq.set({ topic: t.topic }, t.end);
+      if (t.deadLetters !== undefined) dlq.set({ topic: t.topic }, t.deadLetters);
     }
   };
   const fromEngines = async (): Promise<void> => {
@@ -43,7 +43,7 @@ export function registerOpsMetrics(registry: Registry, dashboard: OpsDashboard):
   const lagRecords = gauge('sluice_consumer_lag_records', 'Records not yet processed by a stage (its consumer group), per partition', partitionLabels, fromLog);
   const lagSeconds = gauge('sluice_consumer_lag_seconds', 'Age of the oldest record a stage (its consumer group) has not processed, per partition', partitionLabels, fromLog);
   const committed = gauge('sluice_consumer_committed_offset', 'Next offset a stage (its consumer group) will read, per partition: its rate() is the stage\'s cluster-wide throughput', partitionLabels, fromLog);
-  const dlq = gauge('sluice_dead_letter_records', 'Records in a dead-letter topic', ['topic'], fromLog);
+  const dlq = gauge('sluice_dead_letter_records', 'Records in a dead-letter topic (read and counted: on Kafka, transaction markers are not counted)', ['topic'], fromLog);
   const topicEnd = gauge('sluice_topic_end_offset', 'Records ever appended to a topic (sum of partition end offsets)', ['topic'], fromLog);
   const up = gauge('sluice_engine_up', 'Whether an engine (log, store, search, blobs) or a configured scanner (clamd, rspamd) answered its health check', ['engine', 'kind'], fromEngines);
   const checkSeconds = gauge('sluice_engine_check_seconds', 'How long the engine\'s last health check took', ['engine', 'kind'], fromEngines);

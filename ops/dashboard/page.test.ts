@@ -37,7 +37,7 @@ const SNAPSHOT: OpsSnapshot = {
             { topic: 'mail.received', partition: 0, committed: 10, end: 14, lagRecords: 4, lagSeconds: 2.25, committedPerSecond: 1.5 },
             { topic: 'mail.received', partition: 1, committed: 3, end: 3, lagRecords: 0, lagSeconds: 0, committedPerSecond: null },
           ],
-          deadLetter: { topic: 'parse.dlq', records: 2, sharedWith: [] },
+          deadLetter: { topic: 'parse.dlq', records: 2, topicRecords: 2, sharedWith: [] },
           lagRecords: 4,
           lagSeconds: 2.25,
           throughput: { last10s: rate(12.34, 4.5), last1m: rate(2, 3.25) },
@@ -45,7 +45,7 @@ const SNAPSHOT: OpsSnapshot = {
         stage({ stage: HOSTILE, group: `inbound.${HOSTILE}`, error: HOSTILE }),
       ],
     },
-    { name: 'outbound', stages: [stage({ topology: 'outbound', stage: 'retry-1', deadLetter: { topic: 'retry.dlq', records: 0, sharedWith: ['retry-2'] } })] },
+    { name: 'outbound', stages: [stage({ topology: 'outbound', stage: 'retry-1', deadLetter: { topic: 'retry.dlq', records: 1, topicRecords: 3, sharedWith: ['retry-2'] } })] },
   ],
   engines: [
     { engine: 'log', kind: 'kafka', ok: true, latencyMs: 3.21, detail: '1 broker', configured: true },
@@ -72,7 +72,7 @@ describe('ops page', () => {
       ['', '1', '0', '0.0', '—', '', '', '', ''],
       [HOSTILE, `error: ${HOSTILE}`, '0', '0.0', '0.0', '—', '0.0', '0.0', '—'],
     ]);
-    expect(cells('topology-outbound')[0].slice(0, 1).concat(cells('topology-outbound')[0][5])).toEqual(['retry-1', '0 (retry.dlq, shared)']);
+    expect(cells('topology-outbound')[0].slice(0, 1).concat(cells('topology-outbound')[0][5])).toEqual(['retry-1', '1 (of 3 in retry.dlq)']);
     expect(cells('engines')).toEqual([
       ['log', 'kafka', 'up', '3.2', '1 broker'],
       ['store', 'cassandra', 'down', '3000.0', HOSTILE],

@@ -23,7 +23,8 @@ export function num(n: number | null | undefined, digits = 0): string {
 export function stageRows(snapshot: OpsSnapshot, topology: string): Row[] {
   const rows: Row[] = [];
   for (const s of snapshot.topologies.find((t) => t.name === topology)?.stages ?? []) {
-    const dead = s.deadLetter ? `${s.deadLetter.records} (${s.deadLetter.topic}${s.deadLetter.sharedWith.length ? ', shared' : ''})` : '—';
+    const d = s.deadLetter;
+    const dead = !d ? '—' : d.sharedWith.length ? `${d.records} (of ${d.topicRecords} in ${d.topic})` : `${d.records} (${d.topic})`;
     const rates = s.partitions.map((p) => p.committedPerSecond);
     const committed = rates.some((r) => r === null) ? null : rates.reduce<number>((a, r) => a + (r ?? 0), 0);
     const behind = s.lagRecords > 0 ? 'behind' : '';
@@ -58,7 +59,8 @@ function stageRows(snapshot, topology) {
   const rows = [];
   const t = snapshot.topologies.find((t) => t.name === topology);
   for (const s of t ? t.stages : []) {
-    const dead = s.deadLetter ? s.deadLetter.records + ' (' + s.deadLetter.topic + (s.deadLetter.sharedWith.length ? ', shared' : '') + ')' : '—';
+    const d = s.deadLetter;
+    const dead = !d ? '—' : d.sharedWith.length ? d.records + ' (of ' + d.topicRecords + ' in ' + d.topic + ')' : d.records + ' (' + d.topic + ')';
     const rates = s.partitions.map((p) => p.committedPerSecond);
     const committed = rates.some((r) => r === null) ? null : rates.reduce((a, r) => a + (r || 0), 0);
     const behind = s.lagRecords > 0 ? 'behind' : '';

@@ -11,6 +11,9 @@ import { FsBlobStore } from '../../connectors/blob/fs.ts';
 import { loadTopologies } from '../../topology/loader.ts';
 import { PROCESSORS } from '../../processors/index.ts';
 import { stageGroup } from '../../topology/runner.ts';
+import { schemaType } from '../../schemas/registry.ts';
+import type { DeadLetter } from '../../schemas/types.ts';
+import type { ProduceRecord } from '../../connectors/log/log.ts';
 
 const topologies = loadTopologies('topology', PROCESSORS);
 
@@ -61,6 +64,29 @@ describe('OpsDashboard', () => {
       expect(s.partitions.filter((p) => p !== held).every((p) => p.lagRecords === 0 && p.lagSeconds === 0)).toBe(true);
       expect(s.throughput.last10s).toEqual({ recordsPerSecond: 0.1, batches: 1, batchMs: 5 });
       expect(snapshot.engines.filter((e) => e.configured).every((e) => e.ok)).toBe(true);
+    } finally {
+      await o.close();
+    }
+  });
+
+  it('counts the dead letters of each stage in a topic several stages share', async () => {
+    const o = await open();
+    try {
+      const type = schemaType('DeadLetter');
+      const letter = (stage: string, n: number): ProduceRecord => {
+        const value: DeadLetter = { stage, topic: 'mail.outbound.retry.1', partition: 0, offset: n, key: 'example.org', value: Buffer.from('x'), headers: {}, error: 'boom', failedAt: 1 };
+        return { topic: 'retry.dlq', key: `example${n}.org`, value: type.toBuffer(value) };
+      };
+      await o.log.produce([letter('retry-2', 1), letter('retry-1', 2), letter('retry-2', 3)]);
+      const dead = async () => {
+        const stages = (await o.dashboard.snapshot()).topologies.find((t) => t.name === 'outbound')!.stages;
+        return Object.fromEntries(stages.filter((s) => s.deadLetter?.topic === 'retry.dlq').map((s) => [s.stage, [s.deadLetter!.records, s.deadLetter!.topicRecords]]));
+      };
+      expect(await dead()).toEqual({ 'retry-1': [1, 3], 'retry-2': [2, 3], 'retry-3': [0, 3], 'retry-4': [0, 3], 'retry-5': [0, 3] });
+      // Then only what is new is read.
+      await o.log.produce([letter('retry-5', 4)]);
+      await new Promise((r) => setTimeout(r, 300)); // past the shared read's age
+      expect(await dead()).toEqual({ 'retry-1': [1, 4], 'retry-2': [2, 4], 'retry-3': [0, 4], 'retry-4': [0, 4], 'retry-5': [1, 4] });
     } finally {
       await o.close();
     }
