@@ -32,6 +32,7 @@ export function logThroughPipeline(log: Log, thread: Pick<PipelineThread, 'produ
     committed: (group, topic) => log.committed(group, topic),
     lag: (group, topics) => log.lag(group, topics),
     enforceRetention: (now) => log.enforceRetention(now),
+    health: () => log.health(),
     close: () => log.close(),
   };
 }

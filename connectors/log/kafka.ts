@@ -36,6 +36,7 @@ import { Admin, Consumer as FetchClient, IncrementalAlterConfigOperationTypes, L
 import type { Connection } from '@platformatic/kafka';
 import type { Consumer, Log, LogRecord, PartitionLag, ProduceRecord, RecordPosition, TopicSpec } from './log.ts';
 import { randomUUID } from 'node:crypto';
+import { checkHealth, type EngineHealth } from '../health.ts';
 import { KafkaConsumer } from './kafka/consumer.ts';
 import type { KafkaConsumerParts } from './kafka/consumer.ts';
 import { DEFAULT_GROUP_TIMINGS } from './kafka/membership.ts';
@@ -322,6 +323,16 @@ export class KafkaLog implements Log {
       for (const c of cut) deleted += c.offset - starts[c.partition];
     }
     return deleted;
+  }
+
+  /** Cluster metadata fetched anew from a broker (no topics): the brokers it knows. */
+  health(): Promise<EngineHealth> {
+    return checkHealth('kafka', async () => {
+      this.assertOpen();
+      const metadata = await this.admin.metadata({ topics: [], forceUpdate: true });
+      const brokers = metadata.brokers.size;
+      return `${brokers} broker${brokers === 1 ? '' : 's'}`;
+    });
   }
 
   async close(): Promise<void> {

@@ -17,6 +17,7 @@
  * consumer per group per process: a consumer owns every partition of its topics, and a second
  * consumer of the same group is a successor, not a peer (it is meant to follow a closed one).
  */
+import type { EngineHealth } from '../health.ts';
 
 /**
  * A commit refused because the group rebalanced since its records were read (partitions revoked,
@@ -139,6 +140,8 @@ export interface Log {
   lag(group: string, topics: readonly string[]): Promise<PartitionLag[]>;
   /** Deletes records past their topic's retention; returns how many went. */
   enforceRetention(now?: number): Promise<number>;
+  /** One cheap round trip to the engine (`connectors/health.ts`); never throws. */
+  health(): Promise<EngineHealth>;
   close(): Promise<void>;
 }
 

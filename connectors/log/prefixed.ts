@@ -6,6 +6,7 @@
  * other topics are invisible through it.
  */
 import type { CommitOffset, Consumer, Log, LogRecord, PartitionLag, ProduceRecord, RecordPosition, TopicSpec } from './log.ts';
+import type { EngineHealth } from '../health.ts';
 
 export class PrefixedLog implements Log {
   constructor(
@@ -53,6 +54,10 @@ export class PrefixedLog implements Log {
 
   enforceRetention(now?: number): Promise<number> {
     return this.inner.enforceRetention(now);
+  }
+
+  health(): Promise<EngineHealth> {
+    return this.inner.health();
   }
 
   close(): Promise<void> {
