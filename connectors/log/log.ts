@@ -90,6 +90,13 @@ export interface Consumer {
   pauseAt(position: RecordPosition): void;
   /** Ends a hold made by `pauseAt`; the partition is read again from where it was held. */
   resume(topic: string, partition: number): void;
+  /**
+   * Moves the read position of one partition to `position.offset` (Kafka: `seek`); the next poll
+   * reads that partition from there. It commits nothing, and a `rewind` goes back to the committed
+   * offsets. With `Log.endOffsets`, a consumer that reads only what is appended from now on (the
+   * push feed of an access process, which never commits).
+   */
+  seek(position: RecordPosition): void;
   close(): Promise<void>;
 }
 

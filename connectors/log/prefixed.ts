@@ -91,6 +91,10 @@ class PrefixedConsumer implements Consumer {
     this.inner.resume(this.on(topic), partition);
   }
 
+  seek(position: RecordPosition): void {
+    this.inner.seek({ ...position, topic: this.on(position.topic) });
+  }
+
   close(): Promise<void> {
     return this.inner.close();
   }
