@@ -38,8 +38,13 @@ export async function startAccess({ app, log, push, tls, authenticator, feedFrom
   if (feedFromLog) {
     const topics = pushTopics(app);
     if (topics.length === 0) logger.warn('no push stage in the topologies: IMAP IDLE will not wake, and changes will not be answered');
-    for (const topic of topics) {
-      feeds.push(await startLogPushFeed({ log: app.log, push, topic, logger: logger.child({ component: 'push-feed' }), pollTimeoutMs: config.runner.pollTimeout }));
+    try {
+      for (const topic of topics) {
+        feeds.push(await startLogPushFeed({ log: app.log, push, topic, logger: logger.child({ component: 'push-feed' }), pollTimeoutMs: config.runner.pollTimeout }));
+      }
+    } catch (err) {
+      await Promise.all(feeds.map((f) => f.stop()));
+      throw err;
     }
   }
   const service = new LogMailboxService({
