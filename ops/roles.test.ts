@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { ConfigError, loadConfig, PROJECT_ROOT } from './config.ts';
+import { ConfigError, environmentKeys, loadConfig, PROJECT_ROOT } from './config.ts';
 import { checkRoles, localEngines, runsAllRoles, runsRole } from './roles.ts';
 
 const CLUSTER = join(PROJECT_ROOT, 'ops/cluster.example.yaml');
@@ -19,6 +19,7 @@ describe('roles config', () => {
   it('takes a comma list from the command line and SLUICE_ROLES, trimmed, each once, in a fixed order', () => {
     expect(loadConfig({ env: {}, overrides: { roles: 'access, ingress' } }).roles).toEqual(['ingress', 'access']);
     expect(loadConfig({ env: { SLUICE_ROLES: 'stages' } }).roles).toEqual(['stages']);
+    expect(environmentKeys()).toContainEqual({ path: 'roles', variable: 'SLUICE_ROLES' });
     expect(loadConfig({ env: { SLUICE_ROLES: 'stages' }, overrides: { roles: 'ingress,ingress' } }).roles).toEqual(['ingress']);
     const config = loadConfig({ env: {}, overrides: { roles: 'stages,access' } });
     expect([runsRole(config, 'ingress'), runsRole(config, 'stages'), runsRole(config, 'access')]).toEqual([false, true, true]);

@@ -1,6 +1,8 @@
 /**
  * The `access` role of `sluice serve`: IMAP and POP3 over the read model (store, index, blobs),
  * changes through `mailbox.commands`, answered from the push bus once the store stage applied them.
+ * Without the stages in this process, the push bus is fed from the log (`connectors/push/log-feed.ts`:
+ * the input topic of the topologies' `push` stage, read from its end by a group of this process).
  */
 import type { App } from './app.ts';
 import type { Log } from '../connectors/log/log.ts';
@@ -11,6 +13,7 @@ import { LogMailboxService } from '../access/service.ts';
 import { createImapServer } from '../access/imap/server.ts';
 import { createPop3Server } from '../access/pop3/server.ts';
 import type { RunningListeners } from './serve-ingress.ts';
+import { startLogPushFeed, type LogPushFeed } from '../connectors/push/log-feed.ts';
 
 export interface AccessDeps {
   readonly app: App;
@@ -20,10 +23,30 @@ export interface AccessDeps {
   readonly push: PushBus;
   readonly tls: { key: string; cert: string };
   readonly authenticator: Authenticator;
+  /** The stages run in another process: read their events from the log onto `push`. */
+  readonly feedFromLog: boolean;
 }
 
-export async function startAccess({ app, log, push, tls, authenticator }: AccessDeps): Promise<RunningListeners> {
+/** The topics the topologies' push stages read (`mailbox.events`). */
+function pushTopics(app: App): string[] {
+  return [...new Set(app.topologies.flatMap((t) => t.stages.filter((s) => s.processor === 'push').map((s) => s.from)))];
+}
+
+export async function startAccess({ app, log, push, tls, authenticator, feedFromLog }: AccessDeps): Promise<RunningListeners> {
   const { config, logger } = app;
+  const feeds: LogPushFeed[] = [];
+  if (feedFromLog) {
+    const topics = pushTopics(app);
+    if (topics.length === 0) logger.warn('no push stage in the topologies: IMAP IDLE will not wake, and changes will not be answered');
+    try {
+      for (const topic of topics) {
+        feeds.push(await startLogPushFeed({ log: app.log, push, topic, logger: logger.child({ component: 'push-feed' }), pollTimeoutMs: config.runner.pollTimeout }));
+      }
+    } catch (err) {
+      await Promise.all(feeds.map((f) => f.stop()));
+      throw err;
+    }
+  }
   const service = new LogMailboxService({
     log,
     store: app.store,
@@ -55,6 +78,7 @@ export async function startAccess({ app, log, push, tls, authenticator }: Access
   const close = async () => {
     await Promise.all([imap.close(), pop3.close()]);
     service.close();
+    await Promise.all(feeds.map((f) => f.stop()));
   };
   const listeners: Record<string, string> = {};
   try {

@@ -282,6 +282,29 @@ export function runLogConformance(name: string, newLog: () => Promise<LogUnderTe
       expect(after.filter((r) => r.partition === p0).map((r) => r.value.toString())).toEqual(['a1', 'a2', 'a3']);
     });
 
+    it('seek to the end offsets reads only what is appended after; no commit, so the group has none', async () => {
+      const t = await topic(2);
+      const group = unique('group');
+      const [k0, k1] = keysForPartitions(2);
+      await log.produce([record(t, k0, 'old-a'), record(t, k1, 'old-b'), record(t, k0, 'old-c')]);
+      const consumer = await open(group, [t]);
+      const ends = await log.endOffsets(t);
+      ends.forEach((offset, partition) => consumer.seek({ topic: t, partition, offset }));
+      expect(await consumer.poll(10, 300)).toEqual([]);
+      await log.produce([record(t, k1, 'new-b'), record(t, k0, 'new-a')]);
+      const fresh = await collect(consumer, 2);
+      expect(fresh.map((r) => r.value.toString()).sort()).toEqual(['new-a', 'new-b']);
+      expect(await consumer.poll(10, 200)).toEqual([]);
+      // Backwards too: the partition of k0 again from its first record.
+      const p0 = fresh.find((r) => r.key === k0)!.partition;
+      consumer.seek({ topic: t, partition: p0, offset: 0 });
+      expect((await collect(consumer, 3)).map((r) => r.value.toString())).toEqual(['old-a', 'old-c', 'new-a']);
+      expect(await log.committed(group, t)).toEqual([0, 0]);
+      // A rewind goes back to the committed offsets: everything from the start.
+      await consumer.rewind();
+      expect((await collect(consumer, 5)).length).toBe(5);
+    });
+
     it('lag counts unread records and the age of the oldest one', async () => {
       const t = await topic(2);
       const group = unique('group');

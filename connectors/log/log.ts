@@ -116,6 +116,13 @@ export interface Consumer {
    * topics on the embedded log), for metrics; optional.
    */
   owned?(): { topic: string; partition: number }[];
+  /**
+   * Moves the read position of one partition to `position.offset` (Kafka: `seek`); the next poll
+   * reads that partition from there. It commits nothing, and a `rewind` goes back to the committed
+   * offsets. With `Log.endOffsets`, a consumer that reads only what is appended from now on (the
+   * push feed of an access process, which never commits).
+   */
+  seek(position: RecordPosition): void;
   close(): Promise<void>;
 }
 

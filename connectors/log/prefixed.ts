@@ -100,6 +100,10 @@ class PrefixedConsumer implements Consumer {
     return (this.inner.owned?.() ?? []).map((p) => ({ ...p, topic: this.off(p.topic) }));
   }
 
+  seek(position: RecordPosition): void {
+    this.inner.seek({ ...position, topic: this.on(position.topic) });
+  }
+
   close(): Promise<void> {
     return this.inner.close();
   }

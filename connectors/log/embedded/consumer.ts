@@ -97,6 +97,11 @@ export class EmbeddedConsumer implements Consumer {
     this.wakeUp?.();
   }
 
+  seek(position: { topic: string; partition: number; offset: number }): void {
+    this.positions.set(positionKey(position.topic, position.partition), Math.max(0, position.offset));
+    this.wakeUp?.();
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

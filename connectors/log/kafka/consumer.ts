@@ -281,6 +281,11 @@ export class KafkaConsumer implements Consumer {
     this.wakeUp?.();
   }
 
+  /** Reads the partition from `position.offset` on (Consumer.seek). */
+  seek(position: { topic: string; partition: number; offset: number }): void {
+    this.positions.set(key(position.topic, position.partition), Math.max(0, position.offset));
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
