@@ -64,12 +64,14 @@ describe('sluice serve --roles ingress | stages | access: three processes on Kaf
     expect(Object.keys(server('stages').listeners)).toEqual(['http']);
     expect(server('access').roles).toEqual(['access']);
     expect(Object.keys(server('access').listeners)).toEqual(['imap', 'imaps', 'pop3', 'pop3s', 'http']);
-    // The stages process reports the stages' lag; the others run no stage.
-    expect(await scrape(server('stages').httpPort)).toContain('sluice_consumer_lag_records{');
-    for (const role of ['ingress', 'access'] as const) {
+    // Lag is read from the log, so every process reports it (the groups' lag, cluster-wide) and
+    // the engines' health; only the stages process owns partitions of the stages' inputs.
+    expect(await scrape(server('stages').httpPort)).toContain('sluice_stage_owned_partitions{stage="store"} 4');
+    for (const role of ['ingress', 'stages', 'access'] as const) {
       const text = await scrape(server(role).httpPort);
-      expect(text).not.toContain('sluice_consumer_lag_records{');
-      expect(text).not.toContain('sluice_stage_records_total{');
+      expect(text).toContain('sluice_consumer_lag_records{');
+      expect(text).toContain('sluice_engine_up{engine="store",kind="cassandra"} 1');
+      if (role !== 'stages') expect(text).not.toContain('sluice_stage_owned_partitions{');
     }
     // One data folder, three processes: the folder is marked served by the stages process only.
     expect(Number(readFileSync(join(dataDir, 'serve.pid'), 'utf8'))).toBe(server('stages').child.pid);
