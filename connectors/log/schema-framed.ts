@@ -76,13 +76,18 @@ export class SchemaFramedLog implements Log {
 
   // One at a time: a registry may race on two subjects registering the same schema text.
   private async registerAll(): Promise<void> {
-    const { registry, topics } = this.options;
-    for (const [topic, type] of topics) {
-      const subject = this.subject(topic);
-      await registry.setCompatibility(subject, 'BACKWARD');
-      const id = await registry.register(subject, registeredSchema(type));
-      this.ids.set(topic, id);
-    }
+    for (const topic of this.options.topics.keys()) await this.register(topic);
+  }
+
+  /** Registers `topic`'s schema (of `topics`) under its subject, compatibility BACKWARD; its id. */
+  async register(topic: string): Promise<number> {
+    const type = this.options.topics.get(topic);
+    if (!type) throw new Error(`no schema is known for topic ${topic}`);
+    const subject = this.subject(topic);
+    await this.options.registry.setCompatibility(subject, 'BACKWARD');
+    const id = await this.options.registry.register(subject, registeredSchema(type));
+    this.ids.set(topic, id);
+    return id;
   }
 
   private framed(record: ProduceRecord): ProduceRecord {
@@ -145,7 +150,8 @@ export class SchemaFramedLog implements Log {
     return this.options.inner.ensureTopics(specs);
   }
 
-  produce(records: readonly ProduceRecord[]): Promise<RecordPosition[]> {
+  // async: a topic without a schema rejects the promise, as the other logs' unknown topics do.
+  async produce(records: readonly ProduceRecord[]): Promise<RecordPosition[]> {
     return this.options.inner.produce(records.map((r) => this.framed(r)));
   }
 
@@ -206,7 +212,7 @@ class SchemaFramedConsumer implements Consumer {
     return this.log.unframeAll(await this.inner.poll(maxRecords, timeoutMs));
   }
 
-  commit(outputs: readonly ProduceRecord[], offsets: readonly CommitOffset[]): Promise<void> {
+  async commit(outputs: readonly ProduceRecord[], offsets: readonly CommitOffset[]): Promise<void> {
     return this.inner.commit(this.log.frameAll(outputs), offsets);
   }
 
