@@ -74,7 +74,8 @@ export class SchemaFramedLog implements Log {
     return id;
   }
 
-  // One at a time: a registry may race on two subjects registering the same schema text.
+  // One at a time: Apicurio 2.4 races on concurrent registrations (409 "artifact already
+  // exists" for a subject registered once), even of different subjects.
   private async registerAll(): Promise<void> {
     for (const topic of this.options.topics.keys()) await this.register(topic);
   }
