@@ -11,6 +11,8 @@ import { schemaType } from '../schemas/registry.ts';
 import type { QueueControl } from '../schemas/types.ts';
 
 export const QUEUE_CONTROL_TOPIC: TopicSpec = { name: 'mail.outbound.control', partitions: 1, retentionMs: 30 * 86_400_000 };
+/** The Avro schema of its records (no topology file declares this topic). */
+export const QUEUE_CONTROL_SCHEMA = 'QueueControl';
 
 /** What the stages ask: is the record at this position cancelled (dropped, or retried as a copy)? */
 export interface QueueControlReader {
@@ -23,7 +25,7 @@ function positionKey(p: RecordPosition): string {
 
 /** The marks on the log, read again whenever the control topic has grown. */
 export class LogQueueControl implements QueueControlReader {
-  private readonly type = schemaType('QueueControl');
+  private readonly type = schemaType(QUEUE_CONTROL_SCHEMA);
   private readonly marks = new Map<string, QueueControl>();
   private readNext = 0;
   /** The topic exists once a queue command has written to it; until then there are no marks. */

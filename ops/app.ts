@@ -46,7 +46,7 @@ export function openStore(config: Readonly<Config>): Promise<MailStore> {
 export async function openApp(config: Readonly<Config>, logger: Logger): Promise<App> {
   const topologies = loadTopologies(config.topology.dir, PROCESSORS);
   mkdirSync(config.dataDir, { recursive: true });
-  const opened = await Promise.allSettled([openLog(config), openBlobStore(config), openMailStore(config), openSearchIndex(config)] as const);
+  const opened = await Promise.allSettled([openLog(config, topologies), openBlobStore(config), openMailStore(config), openSearchIndex(config)] as const);
   const failed = opened.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
   if (failed.length > 0) {
     for (const o of opened) if (o.status === 'fulfilled') await o.value.close().catch(() => undefined);

@@ -8,16 +8,17 @@ const GROUP_DEFAULTS = { sessionTimeout: 10_000, heartbeatInterval: 1_000, rebal
 
 describe('engines config', () => {
   it('defaults to the embedded engines', () => {
-    expect(loadConfig({ env: {} }).engines).toEqual({ store: { kind: 'sqlite' }, search: { kind: 'sqlite' }, blobs: { kind: 'files' }, log: { kind: 'embedded' } });
+    expect(loadConfig({ env: {} }).engines).toEqual({ store: { kind: 'sqlite' }, search: { kind: 'sqlite' }, blobs: { kind: 'files' }, log: { kind: 'embedded' }, schemas: { kind: 'none' } });
   });
 
-  it('reads ops/cluster.example.yaml: Kafka, Cassandra, OpenSearch, S3 at the addresses of ops/stack', () => {
+  it('reads ops/cluster.example.yaml: Kafka, Cassandra, OpenSearch, S3, the registry at the addresses of ops/stack', () => {
     const { engines } = loadConfig({ file: join(PROJECT_ROOT, 'ops/cluster.example.yaml'), env: {} });
     expect(engines).toEqual({
       log: { kind: 'kafka', brokers: ['127.0.0.1:19092'], clientId: 'sluice', topicPrefix: '', ...GROUP_DEFAULTS },
       store: { kind: 'cassandra', contactPoints: ['127.0.0.1:19042'], localDataCenter: 'datacenter1', keyspace: 'sluice', replication: { datacenter1: 1 } },
       search: { kind: 'opensearch', node: 'http://127.0.0.1:19200', index: 'sluice-mail', shards: 1, replicas: 0 },
       blobs: { kind: 's3', endpoint: 'http://127.0.0.1:19000', region: 'us-east-1', bucket: 'sluice-mail', accessKeyId: 'sluice', secretAccessKey: 'sluice-secret-key', prefix: '', forcePathStyle: true },
+      schemas: { kind: 'registry', url: 'http://127.0.0.1:19081/apis/ccompat/v7' },
     });
     expect(Object.isFrozen(engines.store)).toBe(true);
   });
@@ -69,5 +70,14 @@ describe('engines config', () => {
     expect(error({ SLUICE_ENGINES_STORE_KIND: 'cassandra', SLUICE_ENGINES_STORE_CONTACT_POINTS: '127.0.0.1:19042', SLUICE_ENGINES_STORE_KEYSPACE: 'no-dashes' })).toMatch(/engines\.store\.keyspace/);
     expect(error({ SLUICE_ENGINES_STORE_KIND: 'cassandra', SLUICE_ENGINES_STORE_CONTACT_POINTS: '127.0.0.1:19042', SLUICE_ENGINES_STORE_REPLICATION: 'dc1' })).toMatch(/engines\.store\.replication/);
     expect(error({ SLUICE_ENGINES_SEARCH_KIND: 'sqlite', SLUICE_ENGINES_SEARCH_NODE: 'http://x' })).toMatch(/engines\.search/);
+    expect(error({ SLUICE_ENGINES_SCHEMAS_KIND: 'registry' })).toMatch(/engines\.schemas\.url/);
+    expect(error({ SLUICE_ENGINES_SCHEMAS_KIND: 'avro' })).toMatch(/engines\.schemas\.kind: one of none, registry/);
+  });
+
+  it('leaves values raw by default, and frames them with a registry when told', () => {
+    expect(loadConfig({ env: {} }).engines.schemas).toEqual({ kind: 'none' });
+    expect(loadConfig({ env: { SLUICE_ENGINES_SCHEMAS_KIND: 'registry', SLUICE_ENGINES_SCHEMAS_URL: 'http://127.0.0.1:19081/apis/ccompat/v7' } }).engines.schemas)
+      .toEqual({ kind: 'registry', url: 'http://127.0.0.1:19081/apis/ccompat/v7' });
+    expect(environmentKeys().map((k) => k.variable)).toEqual(expect.arrayContaining(['SLUICE_ENGINES_SCHEMAS_KIND', 'SLUICE_ENGINES_SCHEMAS_URL']));
   });
 });

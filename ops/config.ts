@@ -4,7 +4,7 @@
  *
  * Every leaf key has an environment variable: the path in UPPER_SNAKE_CASE after `SLUICE_`,
  * e.g. `listen.imap` → `SLUICE_LISTEN_IMAP`, `smtp.maxSize` → `SLUICE_SMTP_MAX_SIZE`; lists
- * are comma-separated. The engines (`engines.store|search|blobs|log`, each `{ kind, … }`) are
+ * are comma-separated. The engines (`engines.store|search|blobs|log|schemas`, each `{ kind, … }`) are
  * opened by `open-engines.ts`; their variables are `SLUICE_ENGINES_<CONCERN>_<OPTION>`.
  */
 import { readFileSync, existsSync } from 'node:fs';
@@ -139,10 +139,28 @@ const logEngine = z.discriminatedUnion('kind', [
     }),
 ], kindError(['embedded', 'kafka']));
 
+/**
+ * How the log's values name their Avro schema (DESIGN.md §1.4, "schemas"). `none`: raw Avro
+ * binary of `schemas/*.avsc` (the embedded default: one codebase reads and writes the log);
+ * `registry`: each value framed with its schema's id in a Confluent-compatible registry
+ * (Apicurio Registry's `/apis/ccompat/v7`, ops/engines/registry.sh), schemas registered at start
+ * (connectors/log/schema-framed.ts).
+ */
+const schemasEngine = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('none') }).strict(),
+  z
+    .object({
+      kind: z.literal('registry'),
+      /** Base URL of the Confluent API, e.g. http://127.0.0.1:19081/apis/ccompat/v7. */
+      url: z.url(),
+    })
+    .strict(),
+], kindError(['none', 'registry']));
+
 /** Keys of the engines, for the environment: every option of every kind. */
 const ENGINE_KEYS: readonly (readonly string[])[] = [
-  ...[storeEngine, searchEngine, blobEngine, logEngine].flatMap((union, i) => {
-    const name = ['store', 'search', 'blobs', 'log'][i];
+  ...[storeEngine, searchEngine, blobEngine, logEngine, schemasEngine].flatMap((union, i) => {
+    const name = ['store', 'search', 'blobs', 'log', 'schemas'][i];
     const keys = new Set(union.options.flatMap((o) => Object.keys(o.shape)));
     return [...keys].map((k) => ['engines', name, k]);
   }),
@@ -307,6 +325,7 @@ const configSchema = z
         search: searchEngine.prefault({ kind: 'sqlite' }),
         blobs: blobEngine.prefault({ kind: 'files' }),
         log: logEngine.prefault({ kind: 'embedded' }),
+        schemas: schemasEngine.prefault({ kind: 'none' }),
       })
       .strict()
       .prefault({}),

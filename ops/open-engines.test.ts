@@ -46,8 +46,17 @@ describe('open-engines', () => {
     await expect(openMailStore(config)).rejects.toThrow(/^store engine cassandra at 127\.0\.0\.1:1 \(data center datacenter1, keyspace sluice\) cannot be used: /);
     await expect(openSearchIndex(config)).rejects.toThrow(/^search engine opensearch at http:\/\/127\.0\.0\.1:1 index sluice-mail cannot be used: /);
     await expect(openBlobStore(config)).rejects.toThrow(/^blobs engine s3 at http:\/\/127\.0\.0\.1:1 bucket mail cannot be used: /);
-    await expect(openLog(config)).rejects.toThrow(/^log engine kafka at 127\.0\.0\.1:1 \(topic prefix test\.\) cannot be used: /);
+    await expect(openLog(config, [])).rejects.toThrow(/^log engine kafka at 127\.0\.0\.1:1 \(topic prefix test\.\) cannot be used: /);
     const app = openApp(config, pino({ level: 'silent' }));
     await expect(app).rejects.toBeInstanceOf(EngineError);
   }, 60_000);
+
+  it('names the schema registry when it does not answer, and leaves no log open', async () => {
+    const dir = dataDir();
+    const config = loadConfig({ env: { SLUICE_ENGINES_SCHEMAS_KIND: 'registry', SLUICE_ENGINES_SCHEMAS_URL: 'http://127.0.0.1:1/apis/ccompat/v7' }, overrides: { dataDir: dir } });
+    await expect(openLog(config, [])).rejects.toThrow(/^schemas engine registry at http:\/\/127\.0\.0\.1:1\/apis\/ccompat\/v7 cannot be used: PUT .*no answer/);
+    // The embedded log it opened first was closed again: another connection can take it.
+    const log = await openLog(loadConfig({ env: {}, overrides: { dataDir: dir } }), []);
+    await log.close();
+  });
 });

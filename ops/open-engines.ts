@@ -18,6 +18,9 @@ import { SqliteBlobStore } from '../connectors/blob/sqlite.ts';
 import { TieredBlobStore } from '../connectors/blob/tiered.ts';
 import { SqliteMailStore } from '../connectors/store/sqlite.ts';
 import { SqliteSearchIndex } from '../connectors/search/sqlite.ts';
+import { QUEUE_CONTROL_SCHEMA, QUEUE_CONTROL_TOPIC } from '../connectors/queue-control.ts';
+import { schemaType, type AvroType } from '../schemas/registry.ts';
+import type { Topology } from '../topology/model.ts';
 
 export type Engines = Config['engines'];
 
@@ -123,7 +126,38 @@ export async function openSearchIndex(config: Readonly<Config>): Promise<SearchI
   }
 }
 
-export function openLog(config: Readonly<Config>): Promise<Log> {
+/**
+ * Each topic's schema: the topics the topology files declare, and the ones a connector keeps
+ * for itself (the outgoing queue's control marks).
+ */
+export function topicSchemas(topologies: readonly Topology[]): Map<string, AvroType> {
+  const out = new Map<string, AvroType>([[QUEUE_CONTROL_TOPIC.name, schemaType(QUEUE_CONTROL_SCHEMA)]]);
+  for (const t of topologies) for (const topic of t.topics.values()) out.set(topic.name, schemaType(topic.schema));
+  return out;
+}
+
+/**
+ * The log of `engines.log`; with `engines.schemas` kind `registry`, its values framed with their
+ * schema's registry id (every topic of `topologies` registered first: `schema-framed.ts`).
+ */
+export async function openLog(config: Readonly<Config>, topologies: readonly Topology[]): Promise<Log> {
+  const log = await openPlainLog(config);
+  const schemas = config.engines.schemas;
+  if (schemas.kind === 'none') return log;
+  const subjectPrefix = config.engines.log.kind === 'kafka' ? config.engines.log.topicPrefix : '';
+  try {
+    return await opening('schemas', 'registry', schemas.url, async () => {
+      const { SchemaFramedLog } = await import('../connectors/log/schema-framed.ts');
+      const { ConfluentRegistryClient } = await import('../connectors/log/schemas/registry-client.ts');
+      return SchemaFramedLog.open({ inner: log, topics: topicSchemas(topologies), registry: new ConfluentRegistryClient({ url: schemas.url }), subjectPrefix });
+    });
+  } catch (err) {
+    await log.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+function openPlainLog(config: Readonly<Config>): Promise<Log> {
   const engine = config.engines.log;
   switch (engine.kind) {
     case 'embedded':

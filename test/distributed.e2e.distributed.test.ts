@@ -3,7 +3,8 @@
  * starts: domain and users made through the CLI in Cassandra; mail sent with Python's smtplib;
  * read and searched over IMAP (imaplib: SEARCH TEXT, RFC 9051 §6.4.4); and then looked for
  * where the config put it — messages in the Cassandra keyspace, documents in the OpenSearch
- * index, bodies in the S3 bucket — and not in the data folder. The run has a keyspace, index and
+ * index, bodies in the S3 bucket, log records framed with their schema id from the registry — and
+ * not in the data folder. The run has a keyspace, index and
  * bucket of its own (environment overrides, `harness/engines.ts`), dropped at the end. A missing
  * engine fails these tests.
  */
@@ -17,6 +18,11 @@ import { sluice, startSluice, tempDir, waitFor, type RunningSluice } from './har
 import { allMessages, imapSession, metricSum, pythonSend, scrape } from './harness/inspect.ts';
 import { configFor, dropNamespaces, namespaceEnv, openStoreFor } from './harness/engines.ts';
 import type { StoredMessage } from '../connectors/store/store.ts';
+import { KafkaLog } from '../connectors/log/kafka.ts';
+import { registeredSchema } from '../connectors/log/schema-framed.ts';
+import { ConfluentRegistryClient } from '../connectors/log/schemas/registry-client.ts';
+import { unframe } from '../connectors/log/schemas/confluent-wire.ts';
+import { schemaType } from '../schemas/registry.ts';
 
 const CLUSTER = 'ops/cluster.example.yaml';
 const DOMAIN = 'cluster.test';
@@ -135,6 +141,23 @@ describe('sluice serve --config ops/cluster.example.yaml (Kafka, Cassandra, Open
     }
 
     for (const file of ['log.db', 'mail.db', 'search.db', 'blobs.db', 'blobs']) expect(existsSync(join(dataDir, file)), file).toBe(false);
+  });
+
+  it('framed every record on Kafka with its schema id in the registry (Confluent wire format)', async () => {
+    const { log, schemas } = config.engines;
+    if (log.kind !== 'kafka' || schemas.kind !== 'registry') throw new Error('not the cluster config');
+    const registry = new ConfluentRegistryClient({ url: schemas.url });
+    const kafka = new KafkaLog({ brokers: log.brokers, clientId: 'sluice-e2e-inspect' });
+    try {
+      const topic = `${log.topicPrefix}mail.received`;
+      const raw = (await Promise.all((await kafka.endOffsets(topic)).map((end, p) => kafka.read(topic, p, 0, end)))).flat();
+      expect(raw.length).toBe(COUNT);
+      const ids = new Set(raw.map((r) => unframe(r.value).id));
+      expect(ids.size).toBe(1);
+      expect(JSON.parse(await registry.schema([...ids][0]))).toEqual(JSON.parse(registeredSchema(schemaType('MailReceived'))));
+    } finally {
+      await kafka.close();
+    }
   });
 
   it('fails the start naming the engine and its address when one does not answer', async () => {

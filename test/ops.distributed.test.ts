@@ -12,6 +12,8 @@ import { metricSum, scrape } from './harness/inspect.ts';
 import { useEngines } from './harness/use-engines.ts';
 import { configFor } from './harness/engines.ts';
 import { openLog } from '../ops/open-engines.ts';
+import { loadTopologies } from '../topology/loader.ts';
+import { PROCESSORS } from '../processors/index.ts';
 import { schemaType } from '../schemas/registry.ts';
 import type { MailReceived } from '../schemas/types.ts';
 import type { OpsSnapshot } from '../ops/dashboard/snapshot.ts';
@@ -87,7 +89,8 @@ describe('/ops on Kafka, Cassandra, OpenSearch and S3', () => {
       ingressId: 'ops-poison-kafka', userId: USER, recipient: USER, mailFrom: 'a@client.test', source: 'smtp', remoteAddress: '127.0.0.1',
       helo: 'client.test', receivedAt: Date.now(), rawBlob: 'f'.repeat(64), size: 10, mailbox: 'INBOX', flags: [],
     };
-    const log = await openLog(configFor(dataDir));
+    const config = configFor(dataDir);
+    const log = await openLog(config, loadTopologies(config.topology.dir, PROCESSORS));
     try {
       await log.produce([{ topic: 'mail.received', key: USER, value: schemaType('MailReceived').toBuffer(record) }]);
     } finally {

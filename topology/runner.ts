@@ -257,6 +257,7 @@ export class TopologyRunner {
     let dead = 0;
 
     const all: (InputRecord<unknown> | Error)[] = polled.map((r) => {
+      if (r.error) return r.error; // the log could not read it (e.g. no schema frame): dead-lettered below
       try {
         return { topic: r.topic, partition: r.partition, offset: r.offset, key: r.key, value: inputCodec.fromBuffer(r.value), headers: r.headers, timestamp: r.timestamp };
       } catch (err) {

@@ -62,6 +62,13 @@ export interface LogRecord {
   readonly headers: Readonly<Record<string, string>>;
   /** Append time, ms since epoch. */
   readonly timestamp: number;
+  /**
+   * Set when the record cannot be read as its topic's records are (a log that frames values
+   * with their schema, `schema-framed.ts`: no frame, an unknown schema id, a writer schema the
+   * current one cannot resolve); `value` is then the bytes as stored. The runner dead-letters
+   * such a record like one it cannot decode.
+   */
+  readonly error?: Error;
 }
 
 export interface RecordPosition {

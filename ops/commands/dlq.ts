@@ -25,7 +25,7 @@ export const dlqCommand: Command = {
     if (action !== 'list' && action !== 'replay') throw new UsageError('expected list or replay');
     if (action === 'replay' && !which && !values.all) throw new UsageError('name a dead-letter topic or stage, or --all');
     mkdirSync(config.dataDir, { recursive: true });
-    const log = await openLog(config);
+    const log = await openLog(config, topologies);
     try {
       const specs = topologies.flatMap((t) => [...t.topics.values()]).filter((t) => pick(which).includes(t.name));
       await log.ensureTopics(specs.map((t) => ({ name: t.name, partitions: t.partitions, retentionMs: t.retentionMs })));

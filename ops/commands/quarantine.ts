@@ -49,7 +49,7 @@ export const quarantineCommand: Command = {
       const topic = topologies.flatMap((t) => [...t.topics.values()]).find((t) => t.name === entry.releaseTopic);
       if (!topic || topic.schema !== 'ParsedMail') throw new Error(`release topic ${entry.releaseTopic} is not a ParsedMail topic of the topologies`);
       const blobs = await openBlobStore(config);
-      const log = await openLog(config);
+      const log = await openLog(config, topologies);
       try {
         const now = Date.now();
         const record = addHeaders(entry.record, [`X-Sluice-Quarantine: released ${new Date(now).toISOString()}; found ${entry.viruses.join(', ')}`]);

@@ -57,7 +57,7 @@ function one(matches: QueueEntry[], id: string): QueueEntry | undefined {
 async function withQueue<T>(config: Readonly<Config>, body: (queue: OutboundQueue) => Promise<T>): Promise<T> {
   const topologies = loadTopologies(config.topology.dir, PROCESSORS);
   mkdirSync(config.dataDir, { recursive: true });
-  const log = await openLog(config);
+  const log = await openLog(config, topologies);
   try {
     // The server creates these at start; a command run before it must find them too.
     await log.ensureTopics(topologies.flatMap((t) => [...t.topics.values()]).map((t) => ({ name: t.name, partitions: t.partitions, retentionMs: t.retentionMs })));

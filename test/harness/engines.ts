@@ -45,7 +45,9 @@ export function namespaceEnv(dataDir: string, configFile: string): Record<string
     SLUICE_ENGINES_SEARCH_INDEX: `sluice-e2e-${tag}`,
     SLUICE_ENGINES_BLOBS_BUCKET: `sluice-e2e-${tag}`,
   };
-  // On Kafka, topics and consumer groups of their own (left on the test cluster afterwards).
+  // On Kafka, topics and consumer groups of their own (left on the test cluster afterwards); with
+  // `engines.schemas` kind registry (ops/cluster.example.yaml) the registry subjects follow the
+  // topic names, `<prefix><topic>-value`, so they are the run's own too (left there as well).
   if (loadConfig({ file: resolve(ROOT, configFile), env: {} }).engines.log.kind === 'kafka') env.SLUICE_ENGINES_LOG_TOPIC_PREFIX = `e2e-${tag}.`;
   if (!used.has(dataDir)) used.set(dataDir, configOf(dataDir, resolve(ROOT, configFile), env));
   return env;
