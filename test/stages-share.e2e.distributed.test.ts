@@ -10,6 +10,8 @@
  * IMAP). The session timeout is 6 s here (`engines.log.sessionTimeout`, default 10 s) to keep
  * the run short. A missing engine fails these tests.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImapFlow } from 'imapflow';
 import nodemailer from 'nodemailer';
@@ -17,6 +19,7 @@ import { Admin } from '@platformatic/kafka';
 import { sluice, startSluice, tempDir, waitFor, type RunningSluice } from './harness/server.ts';
 import { imapSession, metricSum, scrape } from './harness/inspect.ts';
 import { configFor, dropNamespaces, namespaceEnv } from './harness/engines.ts';
+import { runningServerPid } from '../ops/server-lock.ts';
 import type { OpsSnapshot, StageSnapshot } from '../ops/dashboard/snapshot.ts';
 
 const CLUSTER = 'ops/cluster.example.yaml';
@@ -24,7 +27,7 @@ const DOMAIN = 'share.test';
 const USERS = ['ann', 'bob', 'cy', 'dee', 'eve', 'fay'].map((u) => `${u}@${DOMAIN}`);
 const SESSION_TIMEOUT_MS = 6_000;
 /** The takeover may take this much longer than the session timeout. */
-const TAKEOVER_MARGIN_MS = 12_000;
+const TAKEOVER_MARGIN_MS = 20_000;
 /** Messages sent around the kill. */
 const BATCH = 150;
 /** Sent before the kill, so that it falls while mail is under way. */
@@ -121,6 +124,10 @@ describe('two `stages` processes share the partitions; killing one moves them to
     console.log(`stages share: owned partitions per stage ${JSON.stringify(stages.map((s) => [s.stage, a.get(s.stage), b.get(s.stage)]))}`);
     for (const s of inbound) expect([a.get(s.stage), b.get(s.stage)]).toEqual([2, 2]); // range assignor: 4 over 2 members
 
+    // One data folder, both marked as running the stages (serve.pid, one line each).
+    const marked = readFileSync(join(dataDir, 'serve.pid'), 'utf8').trim().split('\n').map(Number).sort();
+    expect(marked).toEqual([stagesA.child.pid, stagesB.child.pid].sort());
+
     // Disjoint: the group as the coordinator describes it, two members, no partition twice.
     const { brokers, topicPrefix } = configFor(dataDir, CLUSTER).engines.log as { brokers: string[]; topicPrefix: string };
     const admin = new Admin({ clientId: 'sluice-share-test', bootstrapBrokers: [...brokers] });
@@ -182,13 +189,18 @@ describe('two `stages` processes share the partitions; killing one moves them to
       killedAt = Date.now();
       console.log(`stages share: SIGKILL after ${acked.length} of ${BATCH} messages got their 250`);
 
+      // When each stage's group gave the survivor all its partitions.
+      const tookOver = new Map<string, number>();
       const all = await waitFor('the survivor to own every partition', async () => {
         const a = await ownedBy(stagesA, stages);
-        return stages.every((s) => a.get(s.stage) === partitionCount(s)) && a;
+        for (const s of stages) if (a.get(s.stage) === partitionCount(s) && !tookOver.has(s.stage)) tookOver.set(s.stage, Date.now() - killedAt);
+        return tookOver.size === stages.length && a;
       }, SESSION_TIMEOUT_MS + TAKEOVER_MARGIN_MS + 10_000, 200);
       const takeoverMs = Date.now() - killedAt;
-      console.log(`stages share: kill → survivor owns all ${[...all.values()].reduce((x, y) => x + y, 0)} partitions in ${takeoverMs} ms (session timeout ${SESSION_TIMEOUT_MS} ms)`);
-      // The session timeout, then the rebalance of every stage's group (16 here) on a shared 2-core machine.
+      const perStage = [...tookOver.values()].sort((x, y) => x - y);
+      console.log(`stages share: kill → survivor owns all ${[...all.values()].reduce((x, y) => x + y, 0)} partitions in ${takeoverMs} ms ` +
+        `(session timeout ${SESSION_TIMEOUT_MS} ms; per stage first ${perStage[0]} ms, median ${perStage[perStage.length >> 1]} ms, store ${tookOver.get('store')} ms)`);
+      // The session timeout, then the rebalance of every stage's group (16 here) on a shared 2-core machine (11–16 s measured).
       expect(takeoverMs).toBeLessThan(SESSION_TIMEOUT_MS + TAKEOVER_MARGIN_MS);
 
       await batch;
@@ -204,6 +216,9 @@ describe('two `stages` processes share the partitions; killing one moves them to
     } finally {
       t.close();
     }
+
+    // The folder is still marked as served: `mailbox import` leaves the storing to the survivor.
+    expect(runningServerPid(dataDir)).toBe(stagesA.child.pid);
 
     // Every 250 in its user's mailbox, exactly once; nothing else arrived.
     for (const user of USERS) {
