@@ -201,7 +201,7 @@ describe('two `stages` processes share the partitions; killing one moves them to
       const perStage = [...tookOver.values()].sort((x, y) => x - y);
       console.log(`stages share: kill → survivor owns all ${[...all.values()].reduce((x, y) => x + y, 0)} partitions in ${takeoverMs} ms ` +
         `(session timeout ${SESSION_TIMEOUT_MS} ms; per stage first ${perStage[0]} ms, median ${perStage[perStage.length >> 1]} ms, store ${tookOver.get('store')} ms)`);
-      // The session timeout, then the rebalance of every stage's group (16 here) on a shared 2-core machine (11–16 s measured).
+      // The session timeout, then the rebalance of every stage's group (16 here) on a shared 2-core machine (7–15 s measured).
       expect(takeoverMs).toBeLessThan(SESSION_TIMEOUT_MS + TAKEOVER_MARGIN_MS);
 
       await batch;
