@@ -14,7 +14,7 @@
  * (client wall clock; the remote 250 from the sender: Sluice's delivery results on the log,
  * Postfix's logged delay since MAIL FROM), server CPU per message. It never fails on speed.
  * Options: --messages 2000 --reps 2 --sizes 5k,50k --concurrency 1,4,16 --domains 10
- * --only sluice|postfix --sluice-route mx|relay --drain-timeout 180 --base /var/tmp/sluice-bench-send (see bench/README.md).
+ * --warmup 100 --only sluice|postfix --sluice-route mx|relay --drain-timeout 180 --base /var/tmp/sluice-bench-send (see bench/README.md).
  */
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -85,15 +85,15 @@ interface Options {
   readonly cacheDir: string;
   readonly drainS: number;
   readonly pollMs: number;
+  /** Messages sent (and waited for) before each measured run, not measured. */
+  readonly warmup: number;
 }
 
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
-/** One measured run: the load, then waiting until every accepted message has a final outcome. */
-async function measure(o: Options, t: Target, size: string, concurrency: number, rep: number): Promise<SendRecord> {
-  t.mark();
-  const cpu0 = treeCpuSeconds(t.pid(), CLK_TCK);
-  const { summary, submitted } = await sendLoad(o, t.host, t.port, size, concurrency);
+/** The load, then waiting until every accepted message has a final outcome (or the drain timeout). */
+async function loadAndDrain(o: Options, t: Target, size: string, concurrency: number, messages: number): Promise<Loaded & { deliveries: ReadonlyMap<string, Delivery> }> {
+  const { summary, submitted } = await sendLoad({ ...o, messages }, t.host, t.port, size, concurrency);
   const until = Date.now() + o.drainS * 1000;
   let deliveries: ReadonlyMap<string, Delivery> = new Map();
   const final = (d: Delivery | undefined) => d !== undefined && d.status !== 'deferred';
@@ -102,6 +102,23 @@ async function measure(o: Options, t: Target, size: string, concurrency: number,
     if (submitted.every((s) => s.qid !== null && final(deliveries.get(s.qid))) || Date.now() > until) break;
     await new Promise((r) => setTimeout(r, o.pollMs));
   }
+  return { summary, submitted, deliveries };
+}
+
+/**
+ * One measured run. First, unless --warmup 0, a warm-up load (same size and connections, so the
+ * same senders log in) that is waited for and not measured: a fresh Sluice's first login per
+ * user runs scrypt (~100 ms, then remembered), its JIT and caches are cold — one-time costs that
+ * a 300-message run would otherwise spread over every message. Postfix gets the same warm-up.
+ */
+async function measure(o: Options, t: Target, size: string, concurrency: number, rep: number): Promise<SendRecord> {
+  if (o.warmup > 0) {
+    t.mark();
+    await loadAndDrain(o, t, size, concurrency, o.warmup);
+  }
+  t.mark();
+  const cpu0 = treeCpuSeconds(t.pid(), CLK_TCK);
+  const { summary, submitted, deliveries } = await loadAndDrain(o, t, size, concurrency, o.messages);
   const cpu1 = treeCpuSeconds(t.pid(), CLK_TCK);
   const figures = sendFigures(summary, submitted, deliveries);
   const notes = [
@@ -151,6 +168,7 @@ export async function sendMain(args: readonly string[]): Promise<void> {
       only: { type: 'string' },
       'drain-timeout': { type: 'string', default: '180' },
       'poll-ms': { type: 'string', default: '100' },
+      warmup: { type: 'string', default: '100' },
       base: { type: 'string', default: '/var/tmp/sluice-bench-send' },
       shared: { type: 'string', default: resolve(ROOT, '../shared/bench') },
       'cache-dir': { type: 'string', default: '/var/tmp/bench-msg-cache' },
@@ -165,6 +183,7 @@ export async function sendMain(args: readonly string[]): Promise<void> {
     cacheDir: opt['cache-dir'],
     drainS: Number(opt['drain-timeout']),
     pollMs: Number(opt['poll-ms']),
+    warmup: Number(opt.warmup),
   };
   const reps = Number(opt.reps);
   const sizes = opt.sizes.split(',');
@@ -188,7 +207,7 @@ export async function sendMain(args: readonly string[]): Promise<void> {
   const records: SendRecord[] = [];
   const facts = [
     `date ${new Date().toISOString()}, nproc ${cpus().length} (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, kernel ${release()}, Node ${process.version}, Postfix ${version}`,
-    `${o.messages} messages per run, one recipient each (r1..r100 at d1..d${o.domains}.remote.test, at random), senders u1..u${SENDERS}@bench.test (one per connection), 10 messages per connection, STARTTLS + AUTH PLAIN, ${reps} repetitions interleaved`,
+    `${o.messages} messages per run, one recipient each (r1..r100 at d1..d${o.domains}.remote.test, at random), senders u1..u${SENDERS}@bench.test (one per connection), 10 messages per connection, STARTTLS + AUTH PLAIN, ${reps} repetitions interleaved, ${o.warmup ? `a warm-up of ${o.warmup} messages (same load, waited for, not measured) before each run` : 'no warm-up'}`,
     `remote: Postfix on ${'127.0.0.77:2525'} (STARTTLS offered, mail discarded once queued); Postfix relay on ${RELAY.host}:${RELAY.port} (SASL sasldb, transport map, opportunistic TLS); Sluice: a fresh data folder per run, ${route === 'mx' ? 'MX lookups through a loopback DNS server' : 'outbound.relay 127.0.0.77:2525 (no DNS, as Postfix\'s transport map)'}`,
   ];
   try {

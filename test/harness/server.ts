@@ -82,7 +82,9 @@ function loopbackDns(): Promise<RunningDns> {
 export async function startSluice(options: { dataDir: string; smtpPort?: number; env?: Record<string, string>; args?: readonly string[] }): Promise<RunningSluice> {
   const smtpPort = options.smtpPort ?? 0;
   const dnsServers = options.env?.SLUICE_DNS_SERVERS ?? (await loopbackDns()).address;
-  const child = spawn(process.execPath, [SLUICE, 'serve', ...(options.args ?? [])], {
+  // A V8 CPU profile of each thread of the server, written on exit (for benches: SLUICE_SERVE_CPU_PROF=DIR).
+  const profile = process.env.SLUICE_SERVE_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SLUICE_SERVE_CPU_PROF}`] : [];
+  const child = spawn(process.execPath, [...profile, SLUICE, 'serve', ...(options.args ?? [])], {
     cwd: ROOT,
     env: {
       ...process.env,
