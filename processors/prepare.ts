@@ -8,8 +8,10 @@
  *   A local domain without a key gets one here, the first time it sends (logged, with the DNS
  *   record to publish; `sluice domain dkim NAME` prints it again).
  *
- * The prepared message is a new blob; the record points at it. Idempotent: a replay signs again
- * and writes another blob, and only the committed record's blob is used.
+ * The signature travels on the record (`addedHeaders`, put on top of the blob's bytes when the
+ * message is scanned and sent: `outgoing-bytes.ts`), so a message that had every field is not
+ * written again; one that lacked some is a new blob, and the record points at it. Idempotent: a
+ * replay signs again (and may write another blob), and only the committed record is used.
  */
 import { dkimSign } from 'mailauth';
 import { z } from 'zod';
@@ -41,7 +43,7 @@ export const prepareProcessor: ProcessorDefinition<PrepareConfig, MailOutbound, 
       async process(record) {
         const mail = record.value;
         const raw = await blobs.get(mail.rawBlob);
-        const { message } = addMissingFields(raw, { messageId: `<${mail.ingressId}@${outbound.policy.hostname}>`, date: mail.submittedAt });
+        const { message, added } = addMissingFields(raw, { messageId: `<${mail.ingressId}@${outbound.policy.hostname}>`, date: mail.submittedAt });
         const signingDomain = domainOf(mail.mailFrom);
         const { key, created } = await outbound.dkim.ensure(signingDomain);
         if (created) {
@@ -55,10 +57,10 @@ export const prepareProcessor: ProcessorDefinition<PrepareConfig, MailOutbound, 
         if (signed.errors.length > 0 || !/^DKIM-Signature:/i.test(signed.signatures)) {
           throw new Error(`DKIM signing failed: ${signed.errors.map((e) => e.message).join('; ') || 'no signature made'}`);
         }
-        // RFC 6376 §5.6: the DKIM-Signature field is prepended to the header.
-        const out = Buffer.concat([Buffer.from(signed.signatures, 'latin1'), message]);
-        const rawBlob = await blobs.put(out);
-        return [{ key: record.key, value: { ...mail, rawBlob, size: out.length } }];
+        // RFC 6376 §5.6: the DKIM-Signature field is prepended to the header — on the record.
+        const rawBlob = added.length > 0 ? await blobs.put(message) : mail.rawBlob;
+        const addedHeaders = signed.signatures + mail.addedHeaders;
+        return [{ key: record.key, value: { ...mail, rawBlob, addedHeaders, size: Buffer.byteLength(addedHeaders, 'latin1') + message.length } }];
       },
     };
   },
