@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { run } from './proc.ts';
 import { PostfixInstance, RELAY, ensurePostfix } from './send-postfix.ts';
-import { relayDeliveries, sendFigures, undeliveredNote, sendTable, treeCpuSeconds, type Delivery, type LoadSummary, type SendRecord, type SendServer, type Submitted } from './send-report.ts';
+import { relayDeliveries, sendFigures, undeliveredNote, sendTable, threadTicks, treeCpuSeconds, type Delivery, type LoadSummary, type SendRecord, type SendServer, type Submitted } from './send-report.ts';
 import { SendSluice } from './send-sluice.ts';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../..');
@@ -118,8 +118,15 @@ async function measure(o: Options, t: Target, size: string, concurrency: number,
   }
   t.mark();
   const cpu0 = treeCpuSeconds(t.pid(), CLK_TCK);
+  const threads0 = threadTicks(t.pid());
   const { summary, submitted, deliveries } = await loadAndDrain(o, t, size, concurrency, o.messages);
   const cpu1 = treeCpuSeconds(t.pid(), CLK_TCK);
+  // The server process's threads (the main one has the process id), CPU ms per message, busiest first.
+  const threadMsPerMsg = [...threadTicks(t.pid())]
+    .map(([tid, ticks]) => ({ tid: tid === t.pid() ? 'main' : String(tid), ms: ((ticks - (threads0.get(tid) ?? 0)) * 1000) / CLK_TCK / Math.max(1, submitted.length) }))
+    .filter((x) => x.ms >= 0.05)
+    .sort((a, b) => b.ms - a.ms)
+    .map((x) => `${x.tid} ${x.ms.toFixed(2)}`);
   const figures = sendFigures(summary, submitted, deliveries);
   const notes = [
     figures.delivered < summary.accepted ? `only ${figures.delivered} of ${summary.accepted} delivered within ${o.drainS} s of the load's end: ${undeliveredNote(submitted, deliveries)}` : '',
@@ -139,6 +146,7 @@ async function measure(o: Options, t: Target, size: string, concurrency: number,
     clientTxnP99Ms: summary.txn_p99_ms,
     ...figures,
     cpuMsPerMsg: figures.delivered ? ((cpu1 - cpu0) * 1000) / figures.delivered : undefined,
+    threadMsPerMsg,
     note: notes.join('; ') || undefined,
   };
 }
@@ -233,7 +241,7 @@ export async function sendMain(args: readonly string[]): Promise<void> {
             records.push(r);
             appendFileSync(jsonlPath, JSON.stringify(r) + '\n');
             const f = (x: number | undefined, d = 0) => (x === undefined ? '–' : x.toFixed(d));
-            log(`  submitted ${f(r.submittedPerS)}/s, delivered ${f(r.deliveredPerS)}/s (${r.delivered}/${r.accepted}), 250→remote 250 p50 ${f(r.p50Ms, 1)} p99 ${f(r.p99Ms, 1)} ms, CPU ${f(r.cpuMsPerMsg, 2)} ms/msg${r.note ? ` (${r.note})` : ''}`);
+            log(`  submitted ${f(r.submittedPerS)}/s, delivered ${f(r.deliveredPerS)}/s (${r.delivered}/${r.accepted}), 250→remote 250 p50 ${f(r.p50Ms, 1)} p99 ${f(r.p99Ms, 1)} ms, CPU ${f(r.cpuMsPerMsg, 2)} ms/msg${r.threadMsPerMsg?.length ? ` (threads: ${r.threadMsPerMsg.join(', ')})` : ''}${r.note ? ` (${r.note})` : ''}`);
           }
         }
       }
