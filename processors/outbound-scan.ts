@@ -59,7 +59,8 @@ export const outboundScanProcessor: ProcessorDefinition<OutboundScanConfig, Mail
     return {
       async process(record) {
         const mail = record.value;
-        const raw = await readOutgoing(blobs, mail);
+        // Read only when a scanner will look at it (no scanner configured: nothing to read).
+        const raw = scan.virus || scan.spam ? await readOutgoing(blobs, mail) : Buffer.alloc(0);
         const notes: string[] = [];
         let virus: VirusVerdict | null = null;
         if (scan.virus) {
