@@ -121,8 +121,8 @@ async function measure(o: Options, t: Target, size: string, concurrency: number,
   const threads0 = threadTicks(t.pid());
   const { summary, submitted, deliveries } = await loadAndDrain(o, t, size, concurrency, o.messages);
   const cpu1 = treeCpuSeconds(t.pid(), CLK_TCK);
-  // The server process's threads (the main one has the process id), CPU ms per message, busiest first.
-  const threadMsPerMsg = [...threadTicks(t.pid())]
+  // Sluice's threads (the main one has the process id), CPU ms per message, busiest first (Postfix is many processes).
+  const threadMsPerMsg = t.server !== 'sluice' ? [] : [...threadTicks(t.pid())]
     .map(([tid, ticks]) => ({ tid: tid === t.pid() ? 'main' : String(tid), ms: ((ticks - (threads0.get(tid) ?? 0)) * 1000) / CLK_TCK / Math.max(1, submitted.length) }))
     .filter((x) => x.ms >= 0.05)
     .sort((a, b) => b.ms - a.ms)
