@@ -126,6 +126,8 @@ export interface SendRecord extends SendFigures {
   readonly clientTxnP99Ms: number;
   /** Server CPU (whole process tree) from the load's start until the last delivery, per message. */
   readonly cpuMsPerMsg?: number;
+  /** CPU ms per message of each thread of the server process (main = the main thread; others by thread id), busiest first. */
+  readonly threadMsPerMsg?: readonly string[];
   readonly note?: string;
 }
 
@@ -185,4 +187,25 @@ export function treeCpuSeconds(root: number, clockTicks: number): number {
     stack.push(...(children.get(pid) ?? []));
   }
   return ticks / clockTicks;
+}
+
+/** CPU ticks of each thread of one process (utime + stime, /proc/PID/task/TID/stat), by thread id. */
+export function threadTicks(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  let tids: string[] = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(tid), Number(rest[11]) + Number(rest[12]));
+    } catch {
+      // The thread ended while we looked.
+    }
+  }
+  return out;
 }

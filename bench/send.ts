@@ -14,7 +14,7 @@
  * (client wall clock; the remote 250 from the sender: Sluice's delivery results on the log,
  * Postfix's logged delay since MAIL FROM), server CPU per message. It never fails on speed.
  * Options: --messages 2000 --reps 2 --sizes 5k,50k --concurrency 1,4,16 --domains 10
- * --only sluice|postfix --sluice-route mx|relay --drain-timeout 180 --base /var/tmp/sluice-bench-send (see bench/README.md).
+ * --warmup 100 --only sluice|postfix --sluice-route mx|relay --drain-timeout 180 --base /var/tmp/sluice-bench-send (see bench/README.md).
  */
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { run } from './proc.ts';
 import { PostfixInstance, RELAY, ensurePostfix } from './send-postfix.ts';
-import { relayDeliveries, sendFigures, undeliveredNote, sendTable, treeCpuSeconds, type Delivery, type LoadSummary, type SendRecord, type SendServer, type Submitted } from './send-report.ts';
+import { relayDeliveries, sendFigures, undeliveredNote, sendTable, threadTicks, treeCpuSeconds, type Delivery, type LoadSummary, type SendRecord, type SendServer, type Submitted } from './send-report.ts';
 import { SendSluice } from './send-sluice.ts';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../..');
@@ -85,15 +85,15 @@ interface Options {
   readonly cacheDir: string;
   readonly drainS: number;
   readonly pollMs: number;
+  /** Messages sent (and waited for) before each measured run, not measured. */
+  readonly warmup: number;
 }
 
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
-/** One measured run: the load, then waiting until every accepted message has a final outcome. */
-async function measure(o: Options, t: Target, size: string, concurrency: number, rep: number): Promise<SendRecord> {
-  t.mark();
-  const cpu0 = treeCpuSeconds(t.pid(), CLK_TCK);
-  const { summary, submitted } = await sendLoad(o, t.host, t.port, size, concurrency);
+/** The load, then waiting until every accepted message has a final outcome (or the drain timeout). */
+async function loadAndDrain(o: Options, t: Target, size: string, concurrency: number, messages: number): Promise<Loaded & { deliveries: ReadonlyMap<string, Delivery> }> {
+  const { summary, submitted } = await sendLoad({ ...o, messages }, t.host, t.port, size, concurrency);
   const until = Date.now() + o.drainS * 1000;
   let deliveries: ReadonlyMap<string, Delivery> = new Map();
   const final = (d: Delivery | undefined) => d !== undefined && d.status !== 'deferred';
@@ -102,7 +102,31 @@ async function measure(o: Options, t: Target, size: string, concurrency: number,
     if (submitted.every((s) => s.qid !== null && final(deliveries.get(s.qid))) || Date.now() > until) break;
     await new Promise((r) => setTimeout(r, o.pollMs));
   }
+  return { summary, submitted, deliveries };
+}
+
+/**
+ * One measured run. First, unless --warmup 0, a warm-up load (same size and connections, so the
+ * same senders log in) that is waited for and not measured: a fresh Sluice's first login per
+ * user runs scrypt (~100 ms, then remembered), its JIT and caches are cold — one-time costs that
+ * a 300-message run would otherwise spread over every message. Postfix gets the same warm-up.
+ */
+async function measure(o: Options, t: Target, size: string, concurrency: number, rep: number): Promise<SendRecord> {
+  if (o.warmup > 0) {
+    t.mark();
+    await loadAndDrain(o, t, size, concurrency, o.warmup);
+  }
+  t.mark();
+  const cpu0 = treeCpuSeconds(t.pid(), CLK_TCK);
+  const threads0 = threadTicks(t.pid());
+  const { summary, submitted, deliveries } = await loadAndDrain(o, t, size, concurrency, o.messages);
   const cpu1 = treeCpuSeconds(t.pid(), CLK_TCK);
+  // Sluice's threads (the main one has the process id), CPU ms per message, busiest first (Postfix is many processes).
+  const threadMsPerMsg = t.server !== 'sluice' ? [] : [...threadTicks(t.pid())]
+    .map(([tid, ticks]) => ({ tid: tid === t.pid() ? 'main' : String(tid), ms: ((ticks - (threads0.get(tid) ?? 0)) * 1000) / CLK_TCK / Math.max(1, submitted.length) }))
+    .filter((x) => x.ms >= 0.05)
+    .sort((a, b) => b.ms - a.ms)
+    .map((x) => `${x.tid} ${x.ms.toFixed(2)}`);
   const figures = sendFigures(summary, submitted, deliveries);
   const notes = [
     figures.delivered < summary.accepted ? `only ${figures.delivered} of ${summary.accepted} delivered within ${o.drainS} s of the load's end: ${undeliveredNote(submitted, deliveries)}` : '',
@@ -122,6 +146,7 @@ async function measure(o: Options, t: Target, size: string, concurrency: number,
     clientTxnP99Ms: summary.txn_p99_ms,
     ...figures,
     cpuMsPerMsg: figures.delivered ? ((cpu1 - cpu0) * 1000) / figures.delivered : undefined,
+    threadMsPerMsg,
     note: notes.join('; ') || undefined,
   };
 }
@@ -151,6 +176,7 @@ export async function sendMain(args: readonly string[]): Promise<void> {
       only: { type: 'string' },
       'drain-timeout': { type: 'string', default: '180' },
       'poll-ms': { type: 'string', default: '100' },
+      warmup: { type: 'string', default: '100' },
       base: { type: 'string', default: '/var/tmp/sluice-bench-send' },
       shared: { type: 'string', default: resolve(ROOT, '../shared/bench') },
       'cache-dir': { type: 'string', default: '/var/tmp/bench-msg-cache' },
@@ -165,6 +191,7 @@ export async function sendMain(args: readonly string[]): Promise<void> {
     cacheDir: opt['cache-dir'],
     drainS: Number(opt['drain-timeout']),
     pollMs: Number(opt['poll-ms']),
+    warmup: Number(opt.warmup),
   };
   const reps = Number(opt.reps);
   const sizes = opt.sizes.split(',');
@@ -188,7 +215,7 @@ export async function sendMain(args: readonly string[]): Promise<void> {
   const records: SendRecord[] = [];
   const facts = [
     `date ${new Date().toISOString()}, nproc ${cpus().length} (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, kernel ${release()}, Node ${process.version}, Postfix ${version}`,
-    `${o.messages} messages per run, one recipient each (r1..r100 at d1..d${o.domains}.remote.test, at random), senders u1..u${SENDERS}@bench.test (one per connection), 10 messages per connection, STARTTLS + AUTH PLAIN, ${reps} repetitions interleaved`,
+    `${o.messages} messages per run, one recipient each (r1..r100 at d1..d${o.domains}.remote.test, at random), senders u1..u${SENDERS}@bench.test (one per connection), 10 messages per connection, STARTTLS + AUTH PLAIN, ${reps} repetitions interleaved, ${o.warmup ? `a warm-up of ${o.warmup} messages (same load, waited for, not measured) before each run` : 'no warm-up'}`,
     `remote: Postfix on ${'127.0.0.77:2525'} (STARTTLS offered, mail discarded once queued); Postfix relay on ${RELAY.host}:${RELAY.port} (SASL sasldb, transport map, opportunistic TLS); Sluice: a fresh data folder per run, ${route === 'mx' ? 'MX lookups through a loopback DNS server' : 'outbound.relay 127.0.0.77:2525 (no DNS, as Postfix\'s transport map)'}`,
   ];
   try {
@@ -214,7 +241,7 @@ export async function sendMain(args: readonly string[]): Promise<void> {
             records.push(r);
             appendFileSync(jsonlPath, JSON.stringify(r) + '\n');
             const f = (x: number | undefined, d = 0) => (x === undefined ? '–' : x.toFixed(d));
-            log(`  submitted ${f(r.submittedPerS)}/s, delivered ${f(r.deliveredPerS)}/s (${r.delivered}/${r.accepted}), 250→remote 250 p50 ${f(r.p50Ms, 1)} p99 ${f(r.p99Ms, 1)} ms, CPU ${f(r.cpuMsPerMsg, 2)} ms/msg${r.note ? ` (${r.note})` : ''}`);
+            log(`  submitted ${f(r.submittedPerS)}/s, delivered ${f(r.deliveredPerS)}/s (${r.delivered}/${r.accepted}), 250→remote 250 p50 ${f(r.p50Ms, 1)} p99 ${f(r.p99Ms, 1)} ms, CPU ${f(r.cpuMsPerMsg, 2)} ms/msg${r.threadMsPerMsg?.length ? ` (threads: ${r.threadMsPerMsg.join(', ')})` : ''}${r.note ? ` (${r.note})` : ''}`);
           }
         }
       }

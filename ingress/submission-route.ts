@@ -85,6 +85,7 @@ export function routeSubmission(m: SubmittedMessage): Routed {
     delayNotified: false,
     lastResponses: {},
     scanned: '',
+    addedHeaders: '',
   }));
   return { received, outbound };
 }

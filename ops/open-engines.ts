@@ -16,6 +16,7 @@ import { EmbeddedLog } from '../connectors/log/embedded.ts';
 import { FsBlobStore } from '../connectors/blob/fs.ts';
 import { SqliteBlobStore } from '../connectors/blob/sqlite.ts';
 import { TieredBlobStore } from '../connectors/blob/tiered.ts';
+import { ReadCachedBlobStore } from '../connectors/blob/read-cache.ts';
 import { SqliteMailStore } from '../connectors/store/sqlite.ts';
 import { SqliteSearchIndex } from '../connectors/search/sqlite.ts';
 import { QUEUE_CONTROL_SCHEMA, QUEUE_CONTROL_TOPIC } from '../connectors/queue-control.ts';
@@ -67,7 +68,15 @@ export function openEmbeddedBlobStore(dataDir: string): BlobStore {
   });
 }
 
+/**
+ * The configured blob engine behind a read cache (`connectors/blob/read-cache.ts`): blobs never
+ * change, and the stages read one message several times.
+ */
 export async function openBlobStore(config: Readonly<Config>): Promise<BlobStore> {
+  return new ReadCachedBlobStore(await openBlobEngine(config));
+}
+
+async function openBlobEngine(config: Readonly<Config>): Promise<BlobStore> {
   const engine = config.engines.blobs;
   switch (engine.kind) {
     case 'files':

@@ -36,6 +36,7 @@ import type { OutboundResources } from '../connectors/outbound.ts';
 import { SmtpConnectError, type RecipientReply, type SmtpTarget } from '../connectors/smtp-client/smtp-client.ts';
 import { expiresAt, nextAttempt } from './outbound/schedule.ts';
 import { dsnRecord } from './outbound/notify.ts';
+import { readOutgoing } from './outbound/outgoing-bytes.ts';
 import { statusFromReply, type DsnRecipient } from './outbound/dsn.ts';
 
 const RETRY_TOPICS = [1, 2, 3, 4, 5].map((n) => `mail.outbound.retry.${n}`);
@@ -220,7 +221,7 @@ export const deliverProcessor: ProcessorDefinition<DeliverConfig, MailOutbound, 
     /** The network part: never throws (anything unexpected is a temporary failure, logged). */
     async function tryOnce(mail: MailOutbound, where: () => ReturnType<typeof targetsFor>, unreachable?: Attempt): Promise<Attempt> {
       try {
-        const message = await blobs.get(mail.rawBlob);
+        const message = await readOutgoing(blobs, mail);
         return await attempt(out!, mail, message, where, unreachable);
       } catch (err) {
         logger.error({ err, outboundId: mail.outboundId }, 'deliver: attempt failed locally; deferred');

@@ -23,6 +23,7 @@ import type { DeliveryResult, MailOutbound, MailReceived } from '../schemas/type
 import { ScannerUnavailableError, type SpamVerdict, type VirusVerdict } from '../connectors/scan/scanner.ts';
 import { scanAll } from './virus.ts';
 import { dsnRecord } from './outbound/notify.ts';
+import { readOutgoing } from './outbound/outgoing-bytes.ts';
 
 const configSchema = z.object({
   dsnTopic: z.string().default('mail.received'),
@@ -58,7 +59,8 @@ export const outboundScanProcessor: ProcessorDefinition<OutboundScanConfig, Mail
     return {
       async process(record) {
         const mail = record.value;
-        const raw = await blobs.get(mail.rawBlob);
+        // Read only when a scanner will look at it (no scanner configured: nothing to read).
+        const raw = scan.virus || scan.spam ? await readOutgoing(blobs, mail) : Buffer.alloc(0);
         const notes: string[] = [];
         let virus: VirusVerdict | null = null;
         if (scan.virus) {

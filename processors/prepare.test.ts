@@ -8,6 +8,7 @@ import { queuedMail, testOutbound, testPolicy } from './outbound/test-outbound.t
 import { dkimRecordName, dkimRecordText } from '../connectors/dkim/keys.ts';
 import type { OutboundResources } from '../connectors/outbound.ts';
 import type { MailOutbound } from '../schemas/types.ts';
+import { readOutgoing } from './outbound/outgoing-bytes.ts';
 import { startDns, type DnsZone, type RunningDns } from '../test/harness/dns.ts';
 
 let res: TestResources;
@@ -29,7 +30,7 @@ async function prepare(mail: MailOutbound): Promise<{ out: MailOutbound; raw: st
   const stage = prepareProcessor.create(prepareProcessor.spec.config.parse({}), { ...res, outbound });
   const [result] = await stage.process(inputRecord('mail.outbound', mail.domain, mail));
   const out = result.value;
-  return { out, raw: (await res.blobs.get(out.rawBlob)).toString('latin1') };
+  return { out, raw: (await readOutgoing(res.blobs, out)).toString('latin1') };
 }
 
 async function verify(raw: string) {
@@ -59,8 +60,14 @@ describe('prepare stage', () => {
   it('keeps fields the message has, and the same key for the next message', async () => {
     const before = (await outbound.dkim.get('sluice.test'))!;
     const full = 'From: <alice@sluice.test>\r\nTo: <bob@remote.test>\r\nDate: Tue, 1 Jul 2025 09:00:00 +0200\r\nMessage-ID: <own@client.test>\r\nMIME-Version: 1.0\r\nSubject: full\r\n\r\nHi.\r\n';
-    const { raw } = await prepare(await queuedMail(res.blobs, { domain: 'remote.test', recipients: ['bob@remote.test'] }, full));
+    const queued = await queuedMail(res.blobs, { domain: 'remote.test', recipients: ['bob@remote.test'] }, full);
+    const { out, raw } = await prepare(queued);
     expect(raw.slice(raw.indexOf('From: '))).toBe(full);
+    // Nothing was missing: the signature travels on the record, the blob is the submitted one.
+    expect(out.rawBlob).toBe(queued.rawBlob);
+    expect(out.addedHeaders).toMatch(/^DKIM-Signature: [^]*\r\n$/);
+    expect(raw).toBe(out.addedHeaders + full);
+    expect(out.size).toBe(Buffer.byteLength(raw, 'latin1'));
     expect((await outbound.dkim.get('sluice.test'))!.privateKeyPem).toBe(before.privateKeyPem);
     expect((await verify(raw)).results[0].status.result).toBe('pass');
   });

@@ -3,21 +3,23 @@
  *
  * - Message-ID, Date and MIME-Version where missing (RFC 5322 §3.6, RFC 2045 §4); the Message-ID
  *   is derived from the ingress id, so every domain's copy and a replay carry the same one;
- * - a DKIM signature (RFC 6376; rsa-sha256, relaxed/relaxed, mailauth's `dkimSign`) with the key
+ * - a DKIM signature (RFC 6376; rsa-sha256, relaxed/relaxed, `outbound/dkim-sign.ts`) with the key
  *   of the sender's domain (d= the MAIL FROM domain, which submission made the From: domain).
  *   A local domain without a key gets one here, the first time it sends (logged, with the DNS
  *   record to publish; `sluice domain dkim NAME` prints it again).
  *
- * The prepared message is a new blob; the record points at it. Idempotent: a replay signs again
- * and writes another blob, and only the committed record's blob is used.
+ * The signature travels on the record (`addedHeaders`, put on top of the blob's bytes when the
+ * message is scanned and sent: `outgoing-bytes.ts`), so a message that had every field is not
+ * written again; one that lacked some is a new blob, and the record points at it. Idempotent: a
+ * replay signs again (and may write another blob), and only the committed record is used.
  */
-import { dkimSign } from 'mailauth';
 import { z } from 'zod';
 import type { ProcessorDefinition } from './processor.ts';
 import type { MailOutbound } from '../schemas/types.ts';
 import { dkimRecordName, dkimRecordText } from '../connectors/dkim/keys.ts';
 import { domainOf } from '../ingress/submission-route.ts';
 import { addMissingFields } from './outbound/message-fields.ts';
+import { dkimSignature } from './outbound/dkim-sign.ts';
 
 const configSchema = z.object({
   /** RFC 6376 §3.4: header/body canonicalization. */
@@ -41,24 +43,18 @@ export const prepareProcessor: ProcessorDefinition<PrepareConfig, MailOutbound, 
       async process(record) {
         const mail = record.value;
         const raw = await blobs.get(mail.rawBlob);
-        const { message } = addMissingFields(raw, { messageId: `<${mail.ingressId}@${outbound.policy.hostname}>`, date: mail.submittedAt });
+        const { message, added } = addMissingFields(raw, { messageId: `<${mail.ingressId}@${outbound.policy.hostname}>`, date: mail.submittedAt });
         const signingDomain = domainOf(mail.mailFrom);
         const { key, created } = await outbound.dkim.ensure(signingDomain);
         if (created) {
           logger.warn({ domain: signingDomain, name: dkimRecordName(key), txt: dkimRecordText(key) }, 'prepare: made a DKIM key for a domain that had none; publish this TXT record');
         }
-        // The key store caches the parsed key; mailauth's dkimSign (4.13, still 7.1) takes only a
-        // PEM or DER buffer and imports it again per call (~0.4 ms) — a KeyObject it would refuse.
-        const signature = { signingDomain: key.domain, selector: key.selector, privateKey: key.privateKeyPem, algorithm: 'rsa-sha256', canonicalization: config.canonicalization };
-        // mailauth signs once per entry of signatureData (the top-level fields alone sign nothing).
-        const signed = await dkimSign(message, { ...signature, signTime: new Date(resources.now()), signatureData: [signature] });
-        if (signed.errors.length > 0 || !/^DKIM-Signature:/i.test(signed.signatures)) {
-          throw new Error(`DKIM signing failed: ${signed.errors.map((e) => e.message).join('; ') || 'no signature made'}`);
-        }
-        // RFC 6376 §5.6: the DKIM-Signature field is prepended to the header.
-        const out = Buffer.concat([Buffer.from(signed.signatures, 'latin1'), message]);
-        const rawBlob = await blobs.put(out);
-        return [{ key: record.key, value: { ...mail, rawBlob, size: out.length } }];
+        // The key store keeps the parsed key (KeyObject): nothing is imported per message.
+        const signature = dkimSignature(message, { domain: key.domain, selector: key.selector, key: key.privateKey, canonicalization: config.canonicalization, time: resources.now() });
+        // RFC 6376 §5.6: the DKIM-Signature field is prepended to the header — on the record.
+        const rawBlob = added.length > 0 ? await blobs.put(message) : mail.rawBlob;
+        const addedHeaders = signature + mail.addedHeaders;
+        return [{ key: record.key, value: { ...mail, rawBlob, addedHeaders, size: Buffer.byteLength(addedHeaders, 'latin1') + message.length } }];
       },
     };
   },

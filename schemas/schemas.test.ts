@@ -155,6 +155,14 @@ describe('the compatibility check can fail', () => {
     expect(canRead(withField({ name: 'tenant', type: 'string', default: '' }), schemaType('MailReceived'))).toEqual({ ok: true });
   });
 
+  it('a MailOutbound queued before addedHeaders existed reads with none (its blob is the whole message)', () => {
+    const current = JSON.parse(fs.readFileSync(path.join(here, 'MailOutbound.avsc'), 'utf8')) as { fields: { name: string }[] };
+    const old = avro.Type.forSchema({ ...current, fields: current.fields.filter((f) => f.name !== 'addedHeaders') } as avro.Schema);
+    const { addedHeaders: _, ...before } = outbound;
+    const read = schemaType('MailOutbound').createResolver(old);
+    expect((schemaType('MailOutbound').fromBuffer(old.toBuffer(before), read) as MailOutbound).addedHeaders).toBe('');
+  });
+
   it('a record of another name cannot be read', () => {
     expect(canRead(schemaType('ParsedMail'), schemaType('MailReceived')).ok).toBe(false);
     expect(canRead(schemaType('MailboxEvent'), schemaType('MailboxCommand')).ok).toBe(false);
@@ -218,6 +226,7 @@ const outbound: MailOutbound = {
   outboundId: 'i-1:remote.example', ingressId: 'i-1', userId: 'u-1', mailFrom: 'alice@example.test', domain: 'remote.example',
   recipients: ['bob@remote.example'], submittedAt: 1_700_000_000_000, rawBlob: 'a'.repeat(64), size: 1234, attempt: 0, notBefore: 0,
   delayNotified: false, lastResponses: { 'bob@remote.example': '451 4.3.0 try later' }, scanned: 'clean (clamd 127.0.0.1:3310)',
+  addedHeaders: 'DKIM-Signature: v=1; a=rsa-sha256; d=example.test; s=sluice; b=AAAA\r\n',
 };
 const deliveryResult: DeliveryResult = {
   outboundId: 'i-1:remote.example', ingressId: 'i-1', userId: 'u-1', domain: 'remote.example', recipient: 'bob@remote.example', attempt: 1,

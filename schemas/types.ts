@@ -248,6 +248,7 @@ export interface MailOutbound {
   delayNotified: boolean;
   lastResponses: Record<string, string>;
   scanned: string;
+  addedHeaders: string;
 }
 
 /** `dropped`: removed from the queue by an operator (`sluice queue drop`, ops/queue.ts). */

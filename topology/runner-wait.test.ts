@@ -43,7 +43,7 @@ const type = schemaType('MailOutbound');
 function queued(id: string, domain: string, notBefore: number): MailOutbound {
   return {
     outboundId: id, ingressId: id, userId: 'alice@sluice.test', mailFrom: 'alice@sluice.test', domain, recipients: [`x@${domain}`],
-    submittedAt: 0, rawBlob: 'a'.repeat(64), size: 1, attempt: 1, notBefore, delayNotified: false, lastResponses: {}, scanned: '',
+    submittedAt: 0, rawBlob: 'a'.repeat(64), size: 1, attempt: 1, notBefore, delayNotified: false, lastResponses: {}, scanned: '', addedHeaders: '',
   };
 }
 

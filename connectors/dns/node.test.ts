@@ -115,3 +115,88 @@ describe('NodeDnsResolver: a family whose lookup fails', () => {
     }
   });
 });
+
+describe('NodeDnsResolver: the answer cache', () => {
+  it('asks once for a domain\'s MX and addresses, then answers from the cache — also when the server has gone; equal preferences are shuffled each time', async () => {
+    const server = await startDns({
+      'cached.test': { MX: [{ exchange: 'mx-a.cached.test', priority: 10 }, { exchange: 'mx-b.cached.test', priority: 10 }] },
+      'mx-a.cached.test': { A: ['127.0.0.21'] },
+      'mx-b.cached.test': { A: ['127.0.0.22'] },
+    });
+    let draw = 0;
+    const r = new NodeDnsResolver({ servers: [server.address], timeoutMs: 300, tries: 1, random: () => [0.1, 0.9, 0.9, 0.1][draw++ % 4] });
+    const first = await r.mailHosts('cached.test');
+    const asked = server.asked.length;
+    expect(asked).toBe(5); // MX, then A and AAAA of each host
+    await server.close();
+    const second = await r.mailHosts('CACHED.test.');
+    expect(server.asked.length).toBe(asked);
+    expect(first.map((h) => h.exchange)).toEqual(['mx-a.cached.test', 'mx-b.cached.test']);
+    expect(second.map((h) => h.exchange)).toEqual(['mx-b.cached.test', 'mx-a.cached.test']); // RFC 5321 §5.1: random order, drawn again
+    expect(await r.addresses('mx-a.cached.test')).toEqual(['127.0.0.21']);
+  });
+
+  it('keeps addresses no longer than their TTL, MX records for mxTtlMs, "no such domain" for negativeTtlMs', async () => {
+    const server = await startDns({
+      'short.test': { MX: [{ exchange: 'mx.short.test', priority: 10 }] },
+      'mx.short.test': { A: ['127.0.0.31'], ttl: 2 },
+    });
+    try {
+      let now = 1_000_000;
+      const r = new NodeDnsResolver({ servers: [server.address], timeoutMs: 300, tries: 1, cache: { now: () => now, mxTtlMs: 10_000, negativeTtlMs: 5_000 } });
+      await r.mailHosts('short.test');
+      await expect(r.mailHosts('gone.test')).rejects.toMatchObject({ name: 'DnsError', temporary: false, code: 'ENOTFOUND' });
+      const count = (q: string) => server.asked.filter((a) => a === q).length;
+      now += 1_900; // within every TTL
+      await r.mailHosts('short.test');
+      await expect(r.mailHosts('gone.test')).rejects.toMatchObject({ code: 'ENOTFOUND' });
+      expect([count('short.test/15'), count('mx.short.test/1'), count('gone.test/15')]).toEqual([1, 1, 1]);
+      now += 200; // the A record's 2 s are over; the MX's 10 s and the negative 5 s are not
+      await r.mailHosts('short.test');
+      await expect(r.mailHosts('gone.test')).rejects.toMatchObject({ code: 'ENOTFOUND' });
+      expect([count('short.test/15'), count('mx.short.test/1'), count('gone.test/15')]).toEqual([1, 2, 1]);
+      now += 5_000; // the negative answer is over too
+      await expect(r.mailHosts('gone.test')).rejects.toMatchObject({ code: 'ENOTFOUND' });
+      expect(count('gone.test/15')).toBe(2);
+      now += 5_000; // and the MX
+      await r.mailHosts('short.test');
+      expect(count('short.test/15')).toBe(2);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('never keeps a temporary failure, and asks once for lookups of one name made at the same time', async () => {
+    const server = await startDns({
+      'flaky.test': { A: ['127.0.0.41'], silent: ['A'] },
+      'busy.test': { A: ['127.0.0.42'] },
+    });
+    try {
+      const r = new NodeDnsResolver({ servers: [server.address], timeoutMs: 200, tries: 1 });
+      await expect(r.addresses('flaky.test')).rejects.toMatchObject({ name: 'DnsError', temporary: true });
+      await expect(r.addresses('flaky.test')).rejects.toMatchObject({ name: 'DnsError', temporary: true });
+      expect(server.asked.filter((a) => a === 'flaky.test/1').length).toBe(2);
+      const all = await Promise.all(Array.from({ length: 5 }, () => r.addresses('busy.test')));
+      expect(all).toEqual(Array.from({ length: 5 }, () => ['127.0.0.42']));
+      expect(server.asked.filter((a) => a === 'busy.test/1').length).toBe(1);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('holds at most maxEntries names, dropping the oldest; cache: false asks every time', async () => {
+    const server = await startDns({ 'one.test': { A: ['127.0.0.51'] }, 'two.test': { A: ['127.0.0.52'] }, 'three.test': { A: ['127.0.0.53'] } });
+    try {
+      const r = new NodeDnsResolver({ servers: [server.address], timeoutMs: 300, tries: 1, cache: { maxEntries: 2 } });
+      for (const name of ['one.test', 'two.test', 'three.test', 'three.test', 'two.test', 'one.test']) await r.addresses(name);
+      const count = (name: string) => server.asked.filter((a) => a === `${name}/1`).length;
+      expect([count('one.test'), count('two.test'), count('three.test')]).toEqual([2, 1, 1]);
+      const uncached = new NodeDnsResolver({ servers: [server.address], timeoutMs: 300, tries: 1, cache: false });
+      await uncached.addresses('two.test');
+      await uncached.addresses('two.test');
+      expect(count('two.test')).toBe(3);
+    } finally {
+      await server.close();
+    }
+  });
+});

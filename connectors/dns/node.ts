@@ -1,9 +1,15 @@
 /**
  * `DnsResolver` over `node:dns`'s promise `Resolver` (c-ares: it asks the configured servers
  * directly and never reads /etc/hosts), pointed at `dns.servers` when given.
+ *
+ * MX and address answers are cached (`answer-cache.ts`): addresses for their records' TTL, MX
+ * records — whose TTL node:dns does not return — for `mxTtlMs` (default 60 s), both at most
+ * `maxTtlMs`; "no such name / record" for `negativeTtlMs`; temporary failures not at all. The
+ * order of equal-preference MX hosts is drawn again for every call. TXT is not cached.
  */
-import { promises as dns } from 'node:dns';
+import { promises as dns, type RecordWithTtl, type MxRecord } from 'node:dns';
 import { DnsError, type DnsResolver, type MailHost } from './dns.ts';
+import { AnswerCache, type Answer, type AnswerCacheOptions } from './answer-cache.ts';
 
 export interface NodeDnsResolverOptions {
   /** `host:port` or `host` (port 53) entries, IPv6 as `[::1]:53`; empty: the system's resolvers. */
@@ -13,6 +19,8 @@ export interface NodeDnsResolverOptions {
   readonly tries?: number;
   /** Order of equal-preference MX hosts (default Math.random; tests pass a fixed one). */
   readonly random?: () => number;
+  /** The answer cache (default on, with AnswerCache's defaults); false: every call asks. */
+  readonly cache?: (AnswerCacheOptions & { readonly mxTtlMs?: number }) | false;
 }
 
 /** node:dns codes for "the name exists but has no record of this type" and "no such name". */
@@ -30,11 +38,32 @@ function normalize(name: string): string {
 export class NodeDnsResolver implements DnsResolver {
   private readonly resolver: dns.Resolver;
   private readonly random: () => number;
+  private readonly addressCache: AnswerCache<string[]> | null;
+  private readonly mxCache: AnswerCache<MxRecord[]> | null;
+  private readonly mxTtlMs: number;
 
   constructor(options: NodeDnsResolverOptions = {}) {
     this.resolver = new dns.Resolver({ timeout: options.timeoutMs ?? 5000, tries: options.tries ?? 2 });
     if (options.servers && options.servers.length > 0) this.resolver.setServers([...options.servers]);
     this.random = options.random ?? Math.random;
+    const cache = options.cache ?? {};
+    this.addressCache = cache ? new AnswerCache(cache) : null;
+    this.mxCache = cache ? new AnswerCache(cache) : null;
+    this.mxTtlMs = cache ? (cache.mxTtlMs ?? 60_000) : 0;
+  }
+
+  /** Through the cache when there is one. */
+  private async answer<V>(cache: AnswerCache<V> | null, key: string, lookup: () => Promise<Answer<V>>): Promise<V> {
+    if (cache) return cache.get(key, lookup);
+    const answer = await lookup();
+    if ('error' in answer) throw answer.error;
+    return answer.value;
+  }
+
+  /** A lookup's DnsError as an answer (anything else is thrown). */
+  private static failed(err: unknown): { error: DnsError } {
+    if (err instanceof DnsError) return { error: err };
+    throw err;
   }
 
   /** Runs a query; "no such record" becomes `empty`, "no such name" a permanent error, the rest temporary. */
@@ -51,24 +80,45 @@ export class NodeDnsResolver implements DnsResolver {
 
   async addresses(host: string): Promise<string[]> {
     const name = normalize(host);
+    return this.answer(this.addressCache, name, () => this.lookupAddresses(name));
+  }
+
+  private async lookupAddresses(name: string): Promise<Answer<string[]>> {
     const [v4, v6] = await Promise.allSettled([
-      this.query(`A ${name}`, () => this.resolver.resolve4(name), [] as string[]),
-      this.query(`AAAA ${name}`, () => this.resolver.resolve6(name), [] as string[]),
+      this.query(`A ${name}`, () => this.resolver.resolve4(name, { ttl: true }), [] as RecordWithTtl[]),
+      this.query(`AAAA ${name}`, () => this.resolver.resolve6(name, { ttl: true }), [] as RecordWithTtl[]),
     ]);
     const found = [...(v4.status === 'fulfilled' ? v4.value : []), ...(v6.status === 'fulfilled' ? v6.value : [])];
     // One family answering with addresses is enough. With none, a family whose lookup failed
     // decides: the host may well have addresses there (an A query that timed out while AAAA
     // had no data is a temporary failure, not "no address" — RFC 5321 §4.4.1 / §5.1).
     if (found.length === 0) {
-      if (v4.status === 'rejected') throw v4.reason;
-      if (v6.status === 'rejected') throw v6.reason;
+      if (v4.status === 'rejected') return NodeDnsResolver.failed(v4.reason);
+      if (v6.status === 'rejected') return NodeDnsResolver.failed(v6.reason);
     }
-    return found;
+    // Kept for the shortest TTL of the records (RFC 2181 §5.2), the negative time if a family
+    // had none, and not at all if a family's lookup failed (it may hold more addresses).
+    const negative = this.addressCache?.negativeTtlMs ?? 0;
+    const failedFamily = v4.status === 'rejected' || v6.status === 'rejected';
+    const emptyFamily = (v4.status === 'fulfilled' && v4.value.length === 0) || (v6.status === 'fulfilled' && v6.value.length === 0);
+    const ttlMs = failedFamily ? 0 : Math.min(...found.map((r) => r.ttl * 1000), emptyFamily ? negative : Infinity);
+    return { value: found.map((r) => r.address), ttlMs };
+  }
+
+  private async mxRecords(name: string): Promise<MxRecord[]> {
+    return this.answer(this.mxCache, name, async () => {
+      try {
+        const mx = await this.query(`MX ${name}`, () => this.resolver.resolveMx(name), [] as MxRecord[]);
+        return { value: mx, ttlMs: mx.length > 0 ? this.mxTtlMs : (this.mxCache?.negativeTtlMs ?? 0) };
+      } catch (err) {
+        return NodeDnsResolver.failed(err);
+      }
+    });
   }
 
   async mailHosts(domain: string): Promise<MailHost[]> {
     const name = normalize(domain);
-    const mx = await this.query(`MX ${name}`, () => this.resolver.resolveMx(name), []);
+    const mx = await this.mxRecords(name);
     if (mx.length === 0) {
       // RFC 5321 §5.1: no MX record: the domain itself is the implicit MX, preference 0.
       const addresses = await this.addresses(name);

@@ -8,6 +8,7 @@ import type { BlobStore } from '../../connectors/blob/blob.ts';
 import type { MailOutbound, MailReceived } from '../../schemas/types.ts';
 import { buildDsn, type DsnAction, type DsnRecipient } from './dsn.ts';
 import { splitHeader } from './message-fields.ts';
+import { readOutgoing } from './outgoing-bytes.ts';
 
 export interface DsnRequest {
   readonly mail: MailOutbound;
@@ -22,7 +23,7 @@ export interface DsnRequest {
 }
 
 export async function dsnRecord(blobs: BlobStore, r: DsnRequest): Promise<MailReceived> {
-  const original = await blobs.get(r.mail.rawBlob);
+  const original = await readOutgoing(blobs, r.mail);
   const raw = buildDsn({
     action: r.action,
     reportingMta: r.hostname,

@@ -50,6 +50,7 @@ export async function queuedMail(blobs: BlobStore, over: Partial<MailOutbound> &
     delayNotified: false,
     lastResponses: {},
     scanned: '',
+    addedHeaders: '',
     ...over,
   };
 }

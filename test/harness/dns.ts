@@ -14,6 +14,8 @@ export interface DnsZone {
     TXT?: string[];
     /** Query types this name never gets an answer to (a server that times out for them). */
     silent?: readonly ('A' | 'AAAA' | 'MX' | 'TXT')[];
+    /** TTL of this name's records, seconds (default 60). */
+    ttl?: number;
   };
 }
 
@@ -49,7 +51,7 @@ export async function startDns(zone: DnsZone): Promise<RunningDns> {
       if (!records) {
         response.header.rcode = NXDOMAIN;
       } else {
-        const base = { name: question.name, class: Packet.CLASS.IN, ttl: 60 };
+        const base = { name: question.name, class: Packet.CLASS.IN, ttl: records.ttl ?? 60 };
         if (question.type === Packet.TYPE.A) for (const address of records.A ?? []) response.answers.push({ ...base, type: Packet.TYPE.A, address });
         if (question.type === Packet.TYPE.MX) for (const mx of records.MX ?? []) response.answers.push({ ...base, type: Packet.TYPE.MX, ...mx });
         if (question.type === Packet.TYPE.TXT) for (const txt of records.TXT ?? []) response.answers.push({ ...base, type: Packet.TYPE.TXT, data: chunks(txt) });

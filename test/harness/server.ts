@@ -86,7 +86,13 @@ function loopbackDns(): Promise<RunningDns> {
 export async function startSluice(options: { dataDir: string; smtpPort?: number; env?: Record<string, string>; args?: readonly string[] }): Promise<RunningSluice> {
   const smtpPort = options.smtpPort ?? 0;
   const dnsServers = options.env?.SLUICE_DNS_SERVERS ?? (await loopbackDns()).address;
-  const child = spawn(process.execPath, [SLUICE, 'serve', ...(options.args ?? [])], {
+  // For benches: a V8 CPU profile of each thread of the server, written on exit (SLUICE_SERVE_CPU_PROF=DIR),
+  // and other options for its node (SLUICE_SERVE_NODE_ARGS, space-separated, e.g. --perf-basic-prof).
+  const profile = [
+    ...(process.env.SLUICE_SERVE_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SLUICE_SERVE_CPU_PROF}`] : []),
+    ...(process.env.SLUICE_SERVE_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+  ];
+  const child = spawn(process.execPath, [...profile, SLUICE, 'serve', ...(options.args ?? [])], {
     cwd: ROOT,
     env: {
       ...process.env,
