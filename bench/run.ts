@@ -147,7 +147,7 @@ async function sluiceLoad(spec: LoadSpec, rep: number, scan: boolean, distribute
     );
     const rec = load.record;
     return {
-      server: scan ? 'sluice+scan' : 'sluice', kind: 'load', ...spec, rep, at: new Date().toISOString(),
+      server, kind: 'load', ...spec, rep, at: new Date().toISOString(),
       accepted: rec.accepted, failed: rec.failed, acceptedPerS: rec.accepted_per_s,
       clientP50Ms: rec.data_latency.p50_ms, clientP99Ms: rec.data_latency.p99_ms,
       machineBusyCores: rec.cpu_send.machine_busy_cores,

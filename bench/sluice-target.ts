@@ -158,6 +158,7 @@ export class BenchSluice {
         cpu1 = processCpuSeconds(this.pid);
         engines1 = engineCpu();
       }
+      if (failure !== undefined) break; // the load failed: nothing to wait for
       if (loadEnd !== undefined && (tIndexed !== undefined || target === 0 || now > loadEnd + drainTimeoutS)) break;
       await new Promise((r) => setTimeout(r, pollMs));
     }
