@@ -135,7 +135,29 @@ const ENGINE_KEYS: readonly (readonly string[])[] = [
   }),
 ];
 /** Keys whose environment value is a comma-separated list. */
-const LIST_KEYS = new Set(['dns.servers', 'outbound.retrySchedule', 'engines.store.contactPoints', 'engines.log.brokers']);
+const LIST_KEYS = new Set(['roles', 'dns.servers', 'outbound.retrySchedule', 'engines.store.contactPoints', 'engines.log.brokers']);
+
+/**
+ * What one `sluice serve` process runs (`roles`, `--roles`, `SLUICE_ROLES`): `ingress` the SMTP MX
+ * and submission listeners, `stages` the topology runner (and the log's retention, the queue's
+ * metrics), `access` IMAP and POP3. HTTP (`/metrics`, health) runs in every role.
+ */
+export const ROLE_NAMES = ['ingress', 'stages', 'access'] as const;
+export type Role = (typeof ROLE_NAMES)[number];
+
+/** A list of roles, from YAML (a list or a comma-separated string) or the environment: known names, each once, in ROLE_NAMES order. */
+const roles = z
+  .union([z.array(z.string()), z.string().transform((v) => v.split(','))])
+  .transform((names, ctx): Role[] => {
+    const given = names.map((n) => n.trim()).filter(Boolean);
+    const unknown = given.filter((n) => !(ROLE_NAMES as readonly string[]).includes(n));
+    if (unknown.length > 0 || given.length === 0) {
+      const what = unknown.length > 0 ? `unknown role${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => JSON.stringify(n)).join(', ')}` : 'no role given';
+      ctx.addIssue({ code: 'custom', message: `${what}: expected one or more of ${ROLE_NAMES.join(', ')} (comma-separated)` });
+      return z.NEVER;
+    }
+    return ROLE_NAMES.filter((r) => given.includes(r));
+  });
 
 export const LISTENER_NAMES = ['smtp', 'submission', 'submissions', 'imap', 'imaps', 'pop3', 'pop3s', 'http'] as const;
 export type ListenerName = (typeof LISTENER_NAMES)[number];
@@ -146,6 +168,8 @@ const configSchema = z
     /** A local user that receives mail for postmaster@<every local domain> (RFC 5321 §4.5.1). */
     postmaster: z.string().optional(),
     dataDir: z.string().default('./data'),
+    /** What this process runs (ROLE_NAMES); all three by default. Apart, they need a shared log (engines.log kind kafka). */
+    roles: roles.default([...ROLE_NAMES]),
     listen: z
       .object({
         smtp: hostPort.default('0.0.0.0:2525'),

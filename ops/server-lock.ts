@@ -1,7 +1,9 @@
 /**
- * `data/serve.pid`: which process serves this data folder. Tools that write to the log (import,
- * dlq replay) use it to know whether a running server will process what they append, or
- * whether they must run the pipeline themselves.
+ * `data/serve.pid`: which process runs the stages (`sluice serve` with role `stages`, the default)
+ * on this data folder. Tools that write to the log (import, dlq replay) use it to know whether a
+ * running server will process what they append, or whether they must run the pipeline themselves.
+ * It is a mark, not a lock: processes of other roles (ingress, access) do not write it, and
+ * nothing stops several of them on one data folder when the engines are distributed.
  */
 import { readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';

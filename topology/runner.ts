@@ -17,7 +17,7 @@
  * longer than needed (with a manual clock, a hold is looked at again every poll timeout).
  */
 import type { Logger } from 'pino';
-import type { Consumer, Log, LogRecord, ProduceRecord, CommitOffset } from '../connectors/log/log.ts';
+import type { Consumer, Log, LogRecord, ProduceRecord, CommitOffset, TopicSpec } from '../connectors/log/log.ts';
 import type { InputRecord, OutputRecord, Processor, ProcessorDefinition, Resources } from '../processors/processor.ts';
 import { RetryableError } from '../processors/processor.ts';
 import type { Topology, StageDecl } from './model.ts';
@@ -59,6 +59,19 @@ export interface RunnerOptions {
  */
 export const RECEIVED_AT_HEADER = 'received-at';
 
+/** Every topic the topologies declare, as the log creates it. */
+export function topicSpecs(topologies: readonly Topology[]): TopicSpec[] {
+  return topologies.flatMap((t) =>
+    [...t.topics.values()].map((topic) => ({
+      name: topic.name,
+      partitions: topic.partitions,
+      retentionMs: topic.retentionMs,
+      replicationFactor: topic.replicationFactor,
+      minInsyncReplicas: topic.minInsyncReplicas,
+    })),
+  );
+}
+
 /** The consumer group of a stage. */
 export function stageGroup(topology: Topology, stage: StageDecl): string {
   return `${topology.name}.${stage.name}`;
@@ -85,17 +98,7 @@ export class TopologyRunner {
   /** Creates the topics of every topology, then starts one loop per stage. */
   async start(): Promise<void> {
     const { log, topologies, processors, resources } = this.options;
-    await log.ensureTopics(
-      topologies.flatMap((t) =>
-        [...t.topics.values()].map((topic) => ({
-          name: topic.name,
-          partitions: topic.partitions,
-          retentionMs: topic.retentionMs,
-          replicationFactor: topic.replicationFactor,
-          minInsyncReplicas: topic.minInsyncReplicas,
-        })),
-      ),
-    );
+    await log.ensureTopics(topicSpecs(topologies));
     for (const topology of topologies) {
       for (const topic of topology.topics.values()) this.codecs.set(topic.name, schemaType(topic.schema));
       for (const stage of topology.stages) {

@@ -31,10 +31,11 @@ export function parse<O extends Options>(args: readonly string[], options: O) {
   }
 }
 
-export function configFrom(values: { config?: string | boolean; data?: string | boolean }): Readonly<Config> {
+/** The config of `--config` and `--data`, with `overrides` (dotted keys a command's own options set) over it. */
+export function configFrom(values: { config?: string | boolean; data?: string | boolean }, overrides: Record<string, unknown> = {}): Readonly<Config> {
   return loadConfig({
     file: typeof values.config === 'string' ? values.config : undefined,
-    overrides: { dataDir: typeof values.data === 'string' ? values.data : undefined },
+    overrides: { dataDir: typeof values.data === 'string' ? values.data : undefined, ...overrides },
   });
 }
 

@@ -1,18 +1,18 @@
-/** `sluice serve`: run the mail server until SIGINT/SIGTERM. */
+/** `sluice serve`: run the mail server (all roles, or those of `--roles`) until SIGINT/SIGTERM. */
 import { createLogger } from '../logger.ts';
 import { serve } from '../serve.ts';
 import { configFrom, parse, type Command } from './common.ts';
 
 export const serveCommand: Command = {
   name: 'serve',
-  usage: 'serve [--config FILE] [--data DIR]',
-  summary: 'run the mail server (SMTP MX, pipeline, HTTP /metrics)',
+  usage: 'serve [--config FILE] [--data DIR] [--roles ingress,stages,access]',
+  summary: 'run the mail server (SMTP MX and submission, pipeline, IMAP and POP3, HTTP /metrics), or some of its roles',
   async run(args) {
-    const { values } = parse(args, {});
-    const config = configFrom(values);
+    const { values } = parse(args, { roles: { type: 'string' } });
+    const config = configFrom(values, { roles: values.roles });
     const logger = createLogger({ level: config.log.level });
     const server = await serve(config, logger);
-    process.stdout.write(`ready ${JSON.stringify(server.listeners)}\n`);
+    process.stdout.write(`ready ${JSON.stringify({ roles: server.roles, ...server.listeners })}\n`);
     await new Promise<void>((resolve) => {
       const stop = (signal: string) => {
         logger.info({ signal }, 'shutting down');

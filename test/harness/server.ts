@@ -54,6 +54,10 @@ export function sluice(args: readonly string[], options: { dataDir: string; stdi
 
 export interface RunningSluice {
   readonly child: ChildProcess;
+  /** The roles of the `ready` line (`--roles`: ingress, stages, access). */
+  readonly roles: readonly string[];
+  /** The listeners of the `ready` line, `host:port`; the ports below are NaN for a listener this process does not run. */
+  readonly listeners: Readonly<Record<string, string>>;
   readonly smtpPort: number;
   readonly httpPort: number;
   readonly imapPort: number;
@@ -106,7 +110,7 @@ export async function startSluice(options: { dataDir: string; smtpPort?: number;
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<void>((res) => child.once('exit', () => res()));
-  const listeners = await new Promise<Record<string, string>>((res, rej) => {
+  const ready = await new Promise<{ roles: string[] } & Record<string, string>>((res, rej) => {
     let out = '';
     // On the distributed engines a first start also makes the keyspace, the index and the topics.
     const startS = process.env.SLUICE_CONFIG || options.args?.includes('--config') ? 180 : 30;
@@ -116,7 +120,7 @@ export async function startSluice(options: { dataDir: string; smtpPort?: number;
       const m = /^ready (\{.*\})$/m.exec(out);
       if (m) {
         clearTimeout(timer);
-        res(JSON.parse(m[1]) as Record<string, string>);
+        res(JSON.parse(m[1]) as { roles: string[] } & Record<string, string>);
       }
     });
     child.once('exit', (code) => {
@@ -124,9 +128,12 @@ export async function startSluice(options: { dataDir: string; smtpPort?: number;
       rej(new Error(`sluice exited with ${code} before ready:\n${stderr}`));
     });
   });
-  const port = (hostPort: string) => Number(hostPort.slice(hostPort.lastIndexOf(':') + 1));
+  const { roles, ...listeners } = ready;
+  const port = (hostPort: string | undefined) => (hostPort === undefined ? NaN : Number(hostPort.slice(hostPort.lastIndexOf(':') + 1)));
   return {
     child,
+    roles,
+    listeners,
     smtpPort: port(listeners.smtp),
     httpPort: port(listeners.http),
     imapPort: port(listeners.imap),

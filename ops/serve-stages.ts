@@ -1,0 +1,71 @@
+/**
+ * The `stages` role of `sluice serve`: the topology runner (in a worker thread of its own by
+ * default, `runner.thread`), the log's retention loop, and the metrics read from the log (consumer
+ * lag, dead letters, the outgoing queue). It also marks the data folder as served
+ * (`server-lock.ts`): tools that append to the log know a running pipeline will process it.
+ */
+import type { App } from './app.ts';
+import type { Metrics } from './metrics.ts';
+import type { Log } from '../connectors/log/log.ts';
+import { EmbeddedLog } from '../connectors/log/embedded.ts';
+import { TopologyRunner } from '../topology/runner.ts';
+import { PROCESSORS } from '../processors/index.ts';
+import { logThroughPipeline, startPipelineThread } from './pipeline-thread.ts';
+import { watchOutboundQueue } from './outbound-metrics.ts';
+import { queueTopics } from './queue.ts';
+import { reportScanners } from './scan.ts';
+import { removeServerPid, writeServerPid } from './server-lock.ts';
+
+export interface RunningStages {
+  /**
+   * The log the other roles of this process append to: with the embedded log and the pipeline
+   * thread, appends go through that thread's connection (`logThroughPipeline`).
+   */
+  readonly log: Log;
+  stop(): Promise<void>;
+}
+
+/** The stages on this thread (`runner.thread: false`). */
+async function startInProcess(app: App, metrics: Metrics): Promise<{ stop(): Promise<void> }> {
+  const { config, logger } = app;
+  const runner = new TopologyRunner({
+    log: app.log,
+    topologies: app.topologies,
+    processors: PROCESSORS,
+    resources: app.resources(),
+    logger,
+    batchSize: config.runner.batchSize,
+    pollTimeoutMs: config.runner.pollTimeout,
+    lingerMs: config.runner.linger,
+    metrics,
+  });
+  await runner.start();
+  return runner;
+}
+
+export async function startStages(app: App, metrics: Metrics): Promise<RunningStages> {
+  const { config, logger } = app;
+  metrics.watchLog(app.log, app.topologies);
+  watchOutboundQueue(metrics.registry, app.log, queueTopics(app.topologies));
+  reportScanners(config, logger, metrics);
+  const thread = config.runner.thread ? await startPipelineThread({ config, logger, metrics, push: app.push, log: app.log }) : null;
+  const pipeline = thread ?? (await startInProcess(app, metrics));
+  // The listeners' appends: with the embedded log, written by the pipeline thread's connection
+  // (one writer of log.db per process, see PipelineThread.produce).
+  const log = thread && app.log instanceof EmbeddedLog ? logThroughPipeline(app.log, thread) : app.log;
+
+  const retention = setInterval(() => {
+    app.log.enforceRetention().catch((err: unknown) => logger.error({ err }, 'retention failed'));
+  }, config.runner.retentionInterval);
+  retention.unref();
+  writeServerPid(config.dataDir);
+
+  return {
+    log,
+    async stop() {
+      clearInterval(retention);
+      await pipeline.stop();
+      removeServerPid(config.dataDir);
+    },
+  };
+}
