@@ -5,7 +5,10 @@
  * index, bucket and topic prefix of this run's own), an ingress process and a stages process. While
  * Python's smtplib sends messages (a unique Message-ID per attempt; a message whose reply was lost
  * is sent again under a new Message-ID, never the same one), each round SIGKILLs one broker and the
- * stages process at random moments, restarts the stages at once and the broker a few seconds later.
+ * stages process at random moments, restarts the stages at once and the broker a few seconds later,
+ * and SIGKILLs the restarted stages once more while they work off the backlog.
+ * The processes: `sluice serve --roles ingress,access` (SMTP, IMAP, POP3) and `sluice serve --roles
+ * stages` (the pipeline), on the same config and namespace.
  *
  * Afterwards, once the stages have drained:
  * - every message that got a `250` is stored exactly once in its user's mailboxes (read from
@@ -23,8 +26,7 @@
  * Run alone (after `ops/stack up`, which starts the shared engines):
  *   npx vitest run --config vitest.distributed.config.ts test/stack-crash.distributed.test.ts
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Admin, Consumer as FetchClient } from '@platformatic/kafka';
 import { KafkaLog } from '../connectors/log/kafka.ts';
@@ -35,7 +37,7 @@ import { schemaType } from '../schemas/registry.ts';
 import { useEngines } from './harness/use-engines.ts';
 import { engineEnv, openStoreFor } from './harness/engines.ts';
 import { startOwnKafka, type OwnKafka } from './harness/own-kafka.ts';
-import { ROOT, freePort, provision, startSluice, tempDir, waitFor, type RunningSluice } from './harness/server.ts';
+import { freePort, provision, startSluice, tempDir, waitFor, type RunningSluice } from './harness/server.ts';
 import { allMessages, metricSum, pythonSend, scrape, type SendEvent } from './harness/inspect.ts';
 
 useEngines('ops/cluster.example.yaml');
@@ -43,8 +45,6 @@ useEngines('ops/cluster.example.yaml');
 const USERS = Array.from({ length: 5 }, (_, i) => `stackcrash${i + 1}@sluice.test`);
 const COUNT = Number(process.env.SLUICE_CRASH_MESSAGES ?? 1200);
 const ROUNDS = Number(process.env.SLUICE_CRASH_ROUNDS ?? 4);
-/** `sluice serve --roles` exists (branch roles): ingress apart from the stages. Until then the whole server is the process killed. */
-const ROLES_APART = existsSync(join(ROOT, 'ops/roles.ts'));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const between = (lo: number, hi: number) => lo + Math.random() * (hi - lo);
@@ -59,29 +59,17 @@ interface Deployment {
   stop(): Promise<void>;
 }
 
-async function deploy(dataDir: string, env: Record<string, string>): Promise<Deployment> {
+async function deploy(dataDir: string): Promise<Deployment> {
   const smtpPort = await freePort();
-  if (!ROLES_APART) {
-    let whole = await startSluice({ dataDir, smtpPort, env });
-    return {
-      smtpPort,
-      stages: () => whole,
-      killStages: () => whole.kill(),
-      async restartStages() {
-        whole = await startSluice({ dataDir, smtpPort, env });
-      },
-      stop: () => whole.stop(),
-    };
-  }
-  const ingress = await startSluice({ dataDir, smtpPort, env: { ...env, SLUICE_ROLES: 'ingress,access' } });
-  const stagesEnv = { ...env, SLUICE_ROLES: 'stages' };
-  let stages = await startSluice({ dataDir, env: stagesEnv });
+  const ingress = await startSluice({ dataDir, smtpPort, args: ['--roles', 'ingress,access'] });
+  const startStages = () => startSluice({ dataDir, args: ['--roles', 'stages'] });
+  let stages = await startStages();
   return {
     smtpPort,
     stages: () => stages,
     killStages: () => stages.kill(),
     async restartStages() {
-      stages = await startSluice({ dataDir, env: stagesEnv });
+      stages = await startStages();
     },
     async stop() {
       await Promise.all([ingress.stop(), stages.stop()]);
@@ -113,11 +101,13 @@ async function readAll(log: KafkaLog, reader: { dir: TopicDirectory; fetch: Fetc
 describe('crash test on the real stack: 3 brokers, min.insync.replicas 2, kill -9 of a broker and of the stages under load', () => {
   let kafka: OwnKafka | undefined;
   let deployment: Deployment | undefined;
+  let client: ChildProcess | undefined;
   beforeAll(async () => {
     kafka = await startOwnKafka(3);
     process.env.SLUICE_ENGINES_LOG_BROKERS = kafka.brokers.join(',');
   }, 300_000);
   afterAll(async () => {
+    if (client && client.exitCode === null) client.kill('SIGKILL');
     await deployment?.stop().catch(() => undefined);
     delete process.env.SLUICE_ENGINES_LOG_BROKERS;
     await kafka?.stop();
@@ -127,7 +117,7 @@ describe('crash test on the real stack: 3 brokers, min.insync.replicas 2, kill -
     const own = kafka!;
     const dataDir = tempDir('sluice-stack-crash-');
     await provision(dataDir, 'sluice.test', USERS);
-    deployment = await deploy(dataDir, {});
+    deployment = await deploy(dataDir);
     const d = deployment;
     const prefix = engineEnv(dataDir).SLUICE_ENGINES_LOG_TOPIC_PREFIX ?? '';
 
@@ -137,6 +127,7 @@ describe('crash test on the real stack: 3 brokers, min.insync.replicas 2, kill -
       (e: SendEvent) => {
         if (e.ack) acked++;
       },
+      (child) => (client = child),
     );
 
     // Each round, at a random moment of its slice of the load: one broker and the stages get
@@ -160,8 +151,19 @@ describe('crash test on the real stack: 3 brokers, min.insync.replicas 2, kill -
         await sleep(between(100, 500));
         const brokerBack = sleep(between(2_000, 8_000)).then(() => own.restart());
         await d.restartStages();
+        // Again while the new stages process works off the backlog the ingress kept taking: big
+        // batches, one transaction after another, so this kill most likely lands between a
+        // transaction's produce and its commit.
+        await waitFor('stages at work', async () => metricSum(await scrape(d.stages().httpPort), 'sluice_stage_records_total') > 0, 120_000, 100);
+        const again = between(0, 1_000);
+        await sleep(again);
+        await d.killStages();
+        await d.restartStages();
         await brokerBack;
-        rounds.push(`round ${round}: ${brokerFirst ? `broker ${broker}, ${gap.toFixed(0)} ms later the stages` : `the stages, ${gap.toFixed(0)} ms later broker ${broker}`} (at ${ackedAtKill} acked; both back after ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+        rounds.push(
+          `round ${round}: ${brokerFirst ? `broker ${broker}, ${gap.toFixed(0)} ms later the stages` : `the stages, ${gap.toFixed(0)} ms later broker ${broker}`} ` +
+            `(at ${ackedAtKill} acked), the restarted stages again ${again.toFixed(0)} ms into their catch-up; all back after ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+        );
       }
     })();
 
@@ -241,8 +243,8 @@ describe('crash test on the real stack: 3 brokers, min.insync.replicas 2, kill -
       for (const id of abortedDownstream) expect(commandCounts.get(id) ?? eventCounts.get(id)).toBe(1);
 
       console.log(
-        `stack crash test (${ROLES_APART ? 'ingress and stages apart' : 'one whole sluice serve killed as the stages process'}): ${ROUNDS} rounds, ` +
-          `${ROUNDS} broker and ${ROUNDS} stages kills; ${ackedIds.size} acknowledged, ${stored.length} stored once each (${storedWithout250} stored without a 250: reply lost), ` +
+        `stack crash test (ingress,access and stages processes apart): ${ROUNDS} rounds, ` +
+          `${ROUNDS} broker and ${2 * ROUNDS} stages kills; ${ackedIds.size} acknowledged, ${stored.length} stored once each (${storedWithout250} stored without a 250: reply lost), ` +
           `0 lost, 0 doubled; ${events.filter((e) => e.fail).length} attempts failed and were resent under a new Message-ID; ` +
           `${aborted} records of aborted transactions in the stage outputs (${abortedDownstream.length} in mailbox.commands/events), invisible to read_committed\n  ` +
           rounds.join('\n  '),
