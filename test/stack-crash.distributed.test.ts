@@ -57,6 +57,8 @@ interface Deployment {
   killStages(): Promise<void>;
   restartStages(): Promise<void>;
   stop(): Promise<void>;
+  /** The processes' logs (warnings and errors), for a failure's report; killed stages' logs included. */
+  logs(): string;
 }
 
 async function deploy(dataDir: string): Promise<Deployment> {
@@ -64,18 +66,41 @@ async function deploy(dataDir: string): Promise<Deployment> {
   const ingress = await startSluice({ dataDir, smtpPort, args: ['--roles', 'ingress,access'] });
   const startStages = () => startSluice({ dataDir, args: ['--roles', 'stages'] });
   let stages = await startStages();
+  const earlier: string[] = [];
   return {
     smtpPort,
     stages: () => stages,
-    killStages: () => stages.kill(),
+    async killStages() {
+      await stages.kill();
+      earlier.push(stages.stderr());
+    },
     async restartStages() {
       stages = await startStages();
     },
+    logs: () =>
+      [`ingress,access:\n${brief(ingress.stderr())}`, ...earlier.map((e, i) => `stages #${i + 1} (killed):\n${brief(e)}`), `stages (last):\n${brief(stages.stderr())}`].join('\n'),
     async stop() {
       await Promise.all([ingress.stop(), stages.stop()]);
     },
   };
 }
+
+/** The pino lines of a process's stderr, one short line each (time, stage, message, error): the last 40. */
+function brief(stderr: string): string {
+  const lines = stderr.split('\n').filter((l) => l.trim()).map((l) => {
+    try {
+      const j = JSON.parse(l) as { time?: number; stage?: string; msg?: string; err?: { message?: string; aggregateErrors?: { message?: string }[] } };
+      const err = j.err ? `: ${j.err.message ?? ''}${j.err.aggregateErrors?.length ? ` (${j.err.aggregateErrors.map((e) => e.message).join('; ')})` : ''}` : '';
+      return `  ${new Date(j.time ?? 0).toISOString().slice(11, 23)} ${j.stage ? `[${j.stage}] ` : ''}${j.msg ?? ''}${err}`.slice(0, 400);
+    } catch {
+      return `  ${l.slice(0, 400)}`;
+    }
+  });
+  return lines.slice(-40).join('\n');
+}
+
+/** /metrics of a process, or '' while it cannot answer (e.g. its lag gauges fail with a broker down). */
+const metricsOf = (port: number) => scrape(port).catch(() => '');
 
 /** Every record of every partition of `topic`, read_committed (KafkaLog.read) or read_uncommitted. */
 async function readAll(log: KafkaLog, reader: { dir: TopicDirectory; fetch: FetchClient }, topic: string, uncommitted: boolean): Promise<LogRecord[]> {
@@ -108,6 +133,7 @@ describe('crash test on the real stack: 3 brokers, min.insync.replicas 2, kill -
   }, 300_000);
   afterAll(async () => {
     if (client && client.exitCode === null) client.kill('SIGKILL');
+    if (deployment) console.log(`the processes' logs:\n${deployment.logs()}`);
     await deployment?.stop().catch(() => undefined);
     delete process.env.SLUICE_ENGINES_LOG_BROKERS;
     await kafka?.stop();
@@ -150,11 +176,12 @@ describe('crash test on the real stack: 3 brokers, min.insync.replicas 2, kill -
         const ackedAtKill = acked;
         await sleep(between(100, 500));
         const brokerBack = sleep(between(2_000, 8_000)).then(() => own.restart());
+        brokerBack.catch(() => undefined); // awaited below; not an unhandled rejection if the round fails before
         await d.restartStages();
         // Again while the new stages process works off the backlog the ingress kept taking: big
         // batches, one transaction after another, so this kill most likely lands between a
         // transaction's produce and its commit.
-        await waitFor('stages at work', async () => metricSum(await scrape(d.stages().httpPort), 'sluice_stage_records_total') > 0, 120_000, 100);
+        await waitFor('stages at work', async () => metricSum(await metricsOf(d.stages().httpPort), 'sluice_stage_records_total') > 0, 180_000, 100);
         const again = between(0, 1_000);
         await sleep(again);
         await d.killStages();
@@ -173,7 +200,7 @@ describe('crash test on the real stack: 3 brokers, min.insync.replicas 2, kill -
 
     // Drain: every stage caught up with what the ingress appended.
     await waitFor('stages drained', async () => {
-      const m = await scrape(d.stages().httpPort);
+      const m = await metricsOf(d.stages().httpPort);
       return metricSum(m, 'sluice_consumer_lag_records') === 0 && metricSum(m, 'sluice_topic_end_offset', { topic: 'mail.received' }) > 0;
     }, 300_000, 500);
     await d.stop();
