@@ -85,15 +85,24 @@ async function deploy(dataDir: string): Promise<Deployment> {
   };
 }
 
+/** An error as pino wrote it, in one line: its message and those of the errors inside it (Kafka error names included), no stacks. */
+function errorText(err: unknown, depth = 0): string {
+  if (!err || typeof err !== 'object' || depth > 4) return '';
+  const e = err as Record<string, unknown>;
+  const own = [e.message, e.apiId, e.code !== undefined && `code ${String(e.code)}`].filter((x) => typeof x === 'string' && x).join(' ');
+  const inner = ['aggregateErrors', 'errors', 'cause'].flatMap((k) => (Array.isArray(e[k]) ? (e[k] as unknown[]) : e[k] ? [e[k]] : [])).map((x) => errorText(x, depth + 1)).filter(Boolean);
+  return inner.length ? `${own} (${[...new Set(inner)].join('; ')})` : own;
+}
+
 /** The pino lines of a process's stderr, one short line each (time, stage, message, error): the last 40. */
 function brief(stderr: string): string {
   const lines = stderr.split('\n').filter((l) => l.trim()).map((l) => {
     try {
-      const j = JSON.parse(l) as { time?: number; stage?: string; msg?: string; err?: { message?: string; aggregateErrors?: { message?: string }[] } };
-      const err = j.err ? `: ${j.err.message ?? ''}${j.err.aggregateErrors?.length ? ` (${j.err.aggregateErrors.map((e) => e.message).join('; ')})` : ''}` : '';
-      return `  ${new Date(j.time ?? 0).toISOString().slice(11, 23)} ${j.stage ? `[${j.stage}] ` : ''}${j.msg ?? ''}${err}`.slice(0, 400);
+      const j = JSON.parse(l) as { time?: number; stage?: string; msg?: string; err?: unknown };
+      const err = j.err ? `: ${errorText(j.err)}` : '';
+      return `  ${new Date(j.time ?? 0).toISOString().slice(11, 23)} ${j.stage ? `[${j.stage}] ` : ''}${j.msg ?? ''}${err}`.slice(0, 700);
     } catch {
-      return `  ${l.slice(0, 400)}`;
+      return `  ${l.slice(0, 700)}`;
     }
   });
   return lines.slice(-40).join('\n');
