@@ -17,7 +17,7 @@ import type { Admin, Consumer as FetchClient, Message, Producer } from '@platfor
 import type { CommitOffset, Consumer, LogRecord, ProduceRecord } from '../log.ts';
 import { OFFSET_OUT_OF_RANGE, fetchFrom } from './fetch.ts';
 import type { PartitionToFetch } from './fetch.ts';
-import { toMessages } from './producer.ts';
+import { chunkByBytes, toMessages } from './producer.ts';
 import { closeNow, partitionOutOfRange } from './topics.ts';
 import type { TopicDirectory, TopicInfo } from './topics.ts';
 
@@ -135,7 +135,8 @@ export class KafkaConsumer implements Consumer {
     const producer = this.producer;
     const transaction = await producer.beginTransaction();
     try {
-      if (messages.length > 0) await transaction.send({ messages });
+      // One send per run of ≤ 768 KiB: each send's records for a partition form one record batch.
+      for (const chunk of chunkByBytes(messages)) await transaction.send({ messages: chunk });
       if (offsets.length > 0) {
         this.coordinator ??= await this.findCoordinator();
         // The client takes the group from a consumer and each offset from a consumed message.
