@@ -3,6 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { ConfigError, environmentKeys, loadConfig, PROJECT_ROOT } from './config.ts';
 
+/** The consumer-group and transaction timings of `engines.log` on Kafka, by default (ms). */
+const GROUP_DEFAULTS = { sessionTimeout: 10_000, heartbeatInterval: 1_000, rebalanceTimeout: 20_000, transactionTimeout: 10_000 };
+
 describe('engines config', () => {
   it('defaults to the embedded engines', () => {
     expect(loadConfig({ env: {} }).engines).toEqual({ store: { kind: 'sqlite' }, search: { kind: 'sqlite' }, blobs: { kind: 'files' }, log: { kind: 'embedded' } });
@@ -11,7 +14,7 @@ describe('engines config', () => {
   it('reads ops/cluster.example.yaml: Kafka, Cassandra, OpenSearch, S3 at the addresses of ops/stack', () => {
     const { engines } = loadConfig({ file: join(PROJECT_ROOT, 'ops/cluster.example.yaml'), env: {} });
     expect(engines).toEqual({
-      log: { kind: 'kafka', brokers: ['127.0.0.1:19092'], clientId: 'sluice', topicPrefix: '' },
+      log: { kind: 'kafka', brokers: ['127.0.0.1:19092'], clientId: 'sluice', topicPrefix: '', ...GROUP_DEFAULTS },
       store: { kind: 'cassandra', contactPoints: ['127.0.0.1:19042'], localDataCenter: 'datacenter1', keyspace: 'sluice', replication: { datacenter1: 1 } },
       search: { kind: 'opensearch', node: 'http://127.0.0.1:19200', index: 'sluice-mail', shards: 1, replicas: 0 },
       blobs: { kind: 's3', endpoint: 'http://127.0.0.1:19000', region: 'us-east-1', bucket: 'sluice-mail', accessKeyId: 'sluice', secretAccessKey: 'sluice-secret-key', prefix: '', forcePathStyle: true },
@@ -56,7 +59,11 @@ describe('engines config', () => {
     expect(error({ SLUICE_ENGINES_LOG_KIND: 'pulsar' })).toMatch(/engines\.log\.kind: one of embedded, kafka/);
     expect(error({ SLUICE_ENGINES_LOG_KIND: 'kafka' })).toMatch(/engines\.log\.brokers/);
     expect(loadConfig({ env: { SLUICE_ENGINES_LOG_KIND: 'kafka', SLUICE_ENGINES_LOG_BROKERS: 'k1:9092, k2:9092', SLUICE_ENGINES_LOG_TOPIC_PREFIX: 'dc1.' } }).engines.log)
-      .toEqual({ kind: 'kafka', brokers: ['k1:9092', 'k2:9092'], clientId: 'sluice', topicPrefix: 'dc1.' });
+      .toEqual({ kind: 'kafka', brokers: ['k1:9092', 'k2:9092'], clientId: 'sluice', topicPrefix: 'dc1.', ...GROUP_DEFAULTS });
+    expect(loadConfig({ env: { SLUICE_ENGINES_LOG_KIND: 'kafka', SLUICE_ENGINES_LOG_BROKERS: 'k1:9092', SLUICE_ENGINES_LOG_SESSION_TIMEOUT: '6s', SLUICE_ENGINES_LOG_HEARTBEAT_INTERVAL: '500ms' } }).engines.log)
+      .toMatchObject({ sessionTimeout: 6_000, heartbeatInterval: 500, rebalanceTimeout: 20_000 });
+    expect(error({ SLUICE_ENGINES_LOG_KIND: 'kafka', SLUICE_ENGINES_LOG_BROKERS: 'k1:9092', SLUICE_ENGINES_LOG_SESSION_TIMEOUT: '30s' }))
+      .toMatch(/heartbeatInterval ≤ sessionTimeout ≤ rebalanceTimeout/);
     expect(error({ SLUICE_ENGINES_STORE_KEYSPACE: 'x' })).toMatch(/engines\.store\.kind: one of sqlite, cassandra/);
     expect(error({ SLUICE_ENGINES_BLOBS_KIND: 's3' })).toMatch(/engines\.blobs\.endpoint[\s\S]*engines\.blobs\.bucket/);
     expect(error({ SLUICE_ENGINES_STORE_KIND: 'cassandra', SLUICE_ENGINES_STORE_CONTACT_POINTS: '127.0.0.1:19042', SLUICE_ENGINES_STORE_KEYSPACE: 'no-dashes' })).toMatch(/engines\.store\.keyspace/);

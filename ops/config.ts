@@ -122,8 +122,21 @@ const logEngine = z.discriminatedUnion('kind', [
       clientId: z.string().min(1).default('sluice'),
       /** Put before every topic and consumer group name: several installations (or test runs) share a cluster. */
       topicPrefix: z.string().regex(/^[A-Za-z0-9._-]*$/, 'topic name characters: letters, digits, . _ -').default(''),
+      /**
+       * Consumer groups (several `stages` processes share a stage's partitions): a process that
+       * stops heartbeating for `sessionTimeout` loses its partitions to the others; a heartbeat
+       * every `heartbeatInterval`; members have `rebalanceTimeout` to rejoin in a rebalance.
+       */
+      sessionTimeout: duration.pipe(z.number().min(1000, 'at least 1s')).default(10_000),
+      heartbeatInterval: duration.pipe(z.number().min(100, 'at least 100ms')).default(1_000),
+      rebalanceTimeout: duration.pipe(z.number().min(1000, 'at least 1s')).default(20_000),
+      /** An open transaction of a killed process is aborted by the brokers after this long. */
+      transactionTimeout: duration.pipe(z.number().min(1000, 'at least 1s')).default(10_000),
     })
-    .strict(),
+    .strict()
+    .refine((e) => e.heartbeatInterval <= e.sessionTimeout && e.sessionTimeout <= e.rebalanceTimeout, {
+      message: 'heartbeatInterval ≤ sessionTimeout ≤ rebalanceTimeout',
+    }),
 ], kindError(['embedded', 'kafka']));
 
 /** Keys of the engines, for the environment: every option of every kind. */

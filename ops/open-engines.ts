@@ -133,7 +133,12 @@ export function openLog(config: Readonly<Config>): Promise<Log> {
       return opening('log', 'kafka', `${engine.brokers.join(',')}${engine.topicPrefix ? ` (topic prefix ${engine.topicPrefix})` : ''}`, async () => {
         const { KafkaLog } = await import('../connectors/log/kafka.ts');
         const { PrefixedLog } = await import('../connectors/log/prefixed.ts');
-        const kafka = new KafkaLog({ brokers: engine.brokers, clientId: engine.clientId });
+        const kafka = new KafkaLog({
+          brokers: engine.brokers,
+          clientId: engine.clientId,
+          group: { sessionTimeoutMs: engine.sessionTimeout, heartbeatIntervalMs: engine.heartbeatInterval, rebalanceTimeoutMs: engine.rebalanceTimeout },
+          transactionTimeoutMs: engine.transactionTimeout,
+        });
         try {
           await kafka.topics(); // a broker answers (metadata), or the start stops here with the address
         } catch (err) {

@@ -11,8 +11,8 @@ export interface PipelineWorkerData {
 /** A RunnerMetrics call, replayed on the main thread's registry. */
 export type MetricCall =
   | ['processed' | 'deadLettered', string, number]
-  | ['batchSeconds' | 'sinceReceived', string, number]
-  | ['retried', string];
+  | ['batchSeconds' | 'sinceReceived' | 'ownedPartitions', string, number]
+  | ['retried' | 'rebalanced', string];
 
 /** A main-thread `produce` written by the pipeline thread's log connection (`logThroughPipeline`). */
 export interface ProduceRequest {

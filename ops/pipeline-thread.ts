@@ -32,6 +32,7 @@ export function logThroughPipeline(log: Log, thread: Pick<PipelineThread, 'produ
     committed: (group, topic) => log.committed(group, topic),
     lag: (group, topics) => log.lag(group, topics),
     enforceRetention: (now) => log.enforceRetention(now),
+    health: () => log.health(),
     close: () => log.close(),
   };
 }
@@ -56,7 +57,7 @@ export async function startPipelineThread(deps: { config: Readonly<Config>; logg
       else if ('failed' in message) reject(new Error(`pipeline thread failed to start: ${message.failed}`));
       else if ('metrics' in message) {
         for (const [name, stage, value] of message.metrics) {
-          if (name === 'retried') deps.metrics.retried(stage);
+          if (name === 'retried' || name === 'rebalanced') deps.metrics[name](stage);
           else deps.metrics[name](stage, value as number);
         }
       } else if ('push' in message) deps.push.publish(message.push);

@@ -45,6 +45,8 @@ function run(app: App): void {
     batchSeconds: (stage, s) => queue(['batchSeconds', stage, s]),
     sinceReceived: (stage, s) => queue(['sinceReceived', stage, s]),
     retried: (stage) => queue(['retried', stage]),
+    ownedPartitions: (stage, n) => queue(['ownedPartitions', stage, n]),
+    rebalanced: (stage) => queue(['rebalanced', stage]),
   };
   const push: PushBus = {
     publish: (event) => send({ push: event }),

@@ -45,7 +45,6 @@ async function startInProcess(app: App, metrics: Metrics): Promise<{ stop(): Pro
 
 export async function startStages(app: App, metrics: Metrics): Promise<RunningStages> {
   const { config, logger } = app;
-  metrics.watchLog(app.log, app.topologies);
   watchOutboundQueue(metrics.registry, app.log, queueTopics(app.topologies));
   reportScanners(config, logger, metrics);
   const thread = config.runner.thread ? await startPipelineThread({ config, logger, metrics, push: app.push, log: app.log }) : null;

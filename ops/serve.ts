@@ -21,6 +21,7 @@ import { checkRoles, localEngines, runsAllRoles, runsRole } from './roles.ts';
 import { startStages, type RunningStages } from './serve-stages.ts';
 import { startIngress, type RunningListeners } from './serve-ingress.ts';
 import { startAccess } from './serve-access.ts';
+import { watchOps } from './dashboard/wire.ts';
 
 export interface RunningServer {
   readonly app: App;
@@ -45,9 +46,11 @@ export async function serve(config: Readonly<Config>, logger: Logger): Promise<R
   }
   const app = await openApp(config, logger);
   const metrics = new Metrics();
+  // Lag and engine health on /ops and /metrics in every role; throughput only where stages run.
+  const ops = watchOps(app, metrics, { runsStages: runsRole(config, 'stages') });
   let stages: RunningStages | undefined;
   const parts: RunningListeners[] = [];
-  const http = createHttpServer({ metrics, logger });
+  const http = createHttpServer({ metrics, logger, ops });
   const stopAll = async () => {
     for (const part of parts.reverse()) await part.close();
     await new Promise<void>((resolve) => (http.listening ? http.close(() => resolve()) : resolve()));

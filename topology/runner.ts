@@ -10,6 +10,10 @@
  * with a growing delay. Headers of the input are carried to the outputs (e.g. `received-at`,
  * from which the end-to-end latency to each stage is measured).
  *
+ * On Kafka, the stage's consumers in every process running it are one consumer group and split
+ * its partitions; a commit refused because the group rebalanced (`RebalanceError`) is not a
+ * failure: the batch is discarded, the consumer rewinds, and the loop goes on at once.
+ *
  * A stage with `waitUntil: FIELD` (the retry topics of outbound.yaml) processes a record only
  * once `resources.now()` has reached its FIELD: the first record of a partition that is not due
  * holds that partition (`Consumer.pauseAt`) until then, while the stage's other partitions go
@@ -19,6 +23,7 @@
 import type { Logger } from 'pino';
 import type { Consumer, Log, LogRecord, ProduceRecord, CommitOffset, TopicSpec } from '../connectors/log/log.ts';
 import type { InputRecord, OutputRecord, Processor, ProcessorDefinition, Resources } from '../processors/processor.ts';
+import { RebalanceError } from '../connectors/log/log.ts';
 import { RetryableError } from '../processors/processor.ts';
 import type { Topology, StageDecl } from './model.ts';
 import { schemaType, type AvroType } from '../schemas/registry.ts';
@@ -31,6 +36,10 @@ export interface RunnerMetrics {
   /** Seconds from the record's `received-at` header (ingress 250) to the end of this stage. */
   sinceReceived(stage: string, seconds: number): void;
   retried(stage: string): void;
+  /** Partitions of its input this process's consumer of the stage reads now (its share of the group). */
+  ownedPartitions?(stage: string, partitions: number): void;
+  /** A batch thrown away because its partitions moved to another member (a rebalance): not a failure. */
+  rebalanced?(stage: string): void;
 }
 
 export interface RunnerOptions {
@@ -84,6 +93,8 @@ interface RunningStage {
   readonly consumer: Consumer;
   /** Partitions held by `waitUntil`: `${topic}\0${partition}` → when the held record is due. */
   readonly holds: Map<string, { topic: string; partition: number; due: number }>;
+  /** Partitions owned when last reported to the metrics (-1: never). */
+  owned: number;
   loop?: Promise<void>;
 }
 
@@ -99,16 +110,28 @@ export class TopologyRunner {
   async start(): Promise<void> {
     const { log, topologies, processors, resources } = this.options;
     await log.ensureTopics(topicSpecs(topologies));
+    const declared: { topology: Topology; stage: StageDecl; processor: Processor<unknown, unknown> }[] = [];
     for (const topology of topologies) {
       for (const topic of topology.topics.values()) this.codecs.set(topic.name, schemaType(topic.schema));
       for (const stage of topology.stages) {
         const definition = processors.get(stage.processor);
         if (!definition) throw new Error(`${topology.name}: stage ${stage.name}: unknown processor ${stage.processor}`);
-        const processor = definition.create(stage.config, resources) as Processor<unknown, unknown>;
-        const consumer = await log.consumer(stageGroup(topology, stage), [stage.from]);
-        this.stages.push({ topology, stage, processor, consumer, holds: new Map() });
+        declared.push({ topology, stage, processor: definition.create(stage.config, resources) as Processor<unknown, unknown> });
       }
     }
+    // All at once: on Kafka each consumer joins its stage's group, and a join waits for the
+    // group's other members (other processes) to rejoin, about a heartbeat interval.
+    const opened = await Promise.allSettled(declared.map((d) => log.consumer(stageGroup(d.topology, d.stage), [d.stage.from])));
+    const failed = opened.find((o) => o.status === 'rejected');
+    if (failed) {
+      await Promise.all(opened.map((o) => (o.status === 'fulfilled' ? o.value.close().catch(() => undefined) : undefined)));
+      await Promise.all(declared.map((d) => Promise.resolve(d.processor.close?.()).catch(() => undefined)));
+      throw failed.reason;
+    }
+    declared.forEach((d, i) => {
+      const consumer = (opened[i] as PromiseFulfilledResult<Consumer>).value;
+      this.stages.push({ ...d, consumer, holds: new Map(), owned: -1 });
+    });
     this.running = true;
     for (const running of this.stages) running.loop = this.runStage(running);
   }
@@ -136,6 +159,7 @@ export class TopologyRunner {
     const { first, max } = this.options.retryBackoffMs ?? { first: 100, max: 30_000 };
     let backoff = first;
     while (this.running) {
+      this.reportOwned(running);
       try {
         const records = await running.consumer.poll(batchSize, this.releaseDue(running, pollTimeoutMs));
         if (records.length === 0 || !this.running) continue;
@@ -147,6 +171,16 @@ export class TopologyRunner {
         backoff = first;
       } catch (err) {
         if (!this.running) break;
+        if (err instanceof RebalanceError) {
+          // Another member of the group owns (some of) these partitions now: what was read is
+          // theirs to process; what stays ours is read again from the committed offsets.
+          this.options.metrics?.rebalanced?.(running.stage.name);
+          logger.warn({ stage: running.stage.name, reason: err.message }, 'partitions moved in a rebalance; batch discarded, reading again from the committed offsets');
+          for (const hold of running.holds.values()) running.consumer.resume(hold.topic, hold.partition);
+          running.holds.clear();
+          await running.consumer.rewind().catch(() => undefined);
+          continue;
+        }
         this.options.metrics?.retried(running.stage.name);
         logger.warn({ err, stage: running.stage.name, retryInMs: backoff }, 'stage batch failed; retrying');
         // Holds go too: a held partition is read again from its committed offset.
@@ -157,6 +191,14 @@ export class TopologyRunner {
         backoff = Math.min(max, backoff * 2);
       }
     }
+  }
+
+  /** Tells the metrics how many partitions the stage's consumer owns, when that changed. */
+  private reportOwned(running: RunningStage): void {
+    const owned = running.consumer.owned?.().length;
+    if (owned === undefined || owned === running.owned) return;
+    running.owned = owned;
+    this.options.metrics?.ownedPartitions?.(running.stage.name, owned);
   }
 
   /** Resumes the held partitions that are due; returns how long the next poll may wait. */

@@ -3,6 +3,8 @@
  * writing the same bytes twice stores them once (deduplication) and a put is idempotent.
  * Raw messages (the claim check of `mail.received`) and large attachment parts live here.
  */
+import type { EngineHealth } from '../health.ts';
+
 export interface BlobStore {
   /** Stores `bytes` durably (fsynced / acknowledged by S3) and returns their SHA-256 hex id. */
   put(bytes: Buffer): Promise<string>;
@@ -10,6 +12,8 @@ export interface BlobStore {
   get(id: string): Promise<Buffer>;
   has(id: string): Promise<boolean>;
   delete(id: string): Promise<void>;
+  /** One cheap round trip to the engine (`connectors/health.ts`); never throws. */
+  health(): Promise<EngineHealth>;
   close(): Promise<void>;
 }
 

@@ -20,6 +20,17 @@ export function runBlobStoreConformance(name: string, open: () => Promise<BlobSt
       await t.cleanup();
     });
 
+    it('health() answers ok with its kind and latency, and not ok once closed', async () => {
+      const up = await t.blobs.health();
+      expect(up).toMatchObject({ ok: true });
+      expect(up.kind).toMatch(/^[a-z0-9]+$/);
+      expect(up.latencyMs).toBeGreaterThanOrEqual(0);
+      await t.blobs.close();
+      const down = await t.blobs.health();
+      expect(down).toMatchObject({ ok: false, kind: up.kind });
+      expect(down.error).toBeTruthy();
+    });
+
     it('stores bytes under their SHA-256 and gives them back, at every size', async () => {
       for (const size of sizes) {
         const bytes = randomBytes(size);

@@ -13,6 +13,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { BlobNotFoundError } from './blob.ts';
 import type { BlobStore } from './blob.ts';
+import { checkHealth, type EngineHealth } from '../health.ts';
 
 export interface FsBlobStoreOptions {
   /** Root directory; created if missing. */
@@ -89,6 +90,22 @@ export class FsBlobStore implements BlobStore {
       throw error;
     }
     await syncDir(path.dirname(file));
+  }
+
+  /** The folder is there and this process may write to it (or, before the first put made it, to the folder above). */
+  health(): Promise<EngineHealth> {
+    const rwx = fs.constants.R_OK | fs.constants.W_OK | fs.constants.X_OK;
+    return checkHealth('files', async () => {
+      this.assertOpen();
+      try {
+        await fs.access(this.dir, rwx);
+        return undefined;
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+        await fs.access(path.dirname(this.dir), rwx);
+        return 'folder made at the first put';
+      }
+    });
   }
 
   async close(): Promise<void> {

@@ -65,7 +65,7 @@ runBlobStoreConformance('s3 (versitygw)', async () => {
     },
     async cleanup() {
       await blobs.close();
-      await removeBucket(options.bucket);
+      if (await bucketExists(options.bucket)) await removeBucket(options.bucket); // a test that put nothing made none
     },
   };
 });

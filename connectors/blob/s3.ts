@@ -29,6 +29,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { BlobNotFoundError, type BlobStore } from './blob.ts';
+import { checkHealth, type EngineHealth } from '../health.ts';
 
 export interface S3BlobStoreOptions {
   /** e.g. `http://127.0.0.1:19000`. */
@@ -153,6 +154,20 @@ export class S3BlobStore implements BlobStore {
     await this.ensureBucket();
     // S3 answers 204 whether or not the key was there: delete is idempotent by itself.
     await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.keyOf(id) }));
+  }
+
+  /** A HEAD of the bucket (S3 HeadBucket); S3 answering that it is not there yet is fine (the first put makes it). */
+  health(): Promise<EngineHealth> {
+    return checkHealth('s3', async () => {
+      this.assertOpen();
+      try {
+        await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+        return `bucket ${this.bucket}`;
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+        return `bucket ${this.bucket} made at the first put`;
+      }
+    });
   }
 
   async close(): Promise<void> {

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { openDurableDatabase } from '../sqlite-file.ts';
 import { BlobNotFoundError, type BlobStore } from './blob.ts';
+import { sqliteHealth, type EngineHealth } from '../health.ts';
 
 interface Pending {
   readonly id: string;
@@ -61,6 +62,10 @@ export class SqliteBlobStore implements BlobStore {
   async delete(id: string): Promise<void> {
     this.assertOpen();
     this.remove.run(id);
+  }
+
+  health(): Promise<EngineHealth> {
+    return sqliteHealth('sqlite', this.db);
   }
 
   async close(): Promise<void> {

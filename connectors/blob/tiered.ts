@@ -4,6 +4,7 @@
  * is found wherever it is.
  */
 import { BlobNotFoundError, type BlobStore } from './blob.ts';
+import { combineHealth, type EngineHealth } from '../health.ts';
 
 export class TieredBlobStore implements BlobStore {
   constructor(private readonly tiers: { readonly small: BlobStore; readonly large: BlobStore; readonly threshold: number }) {}
@@ -28,6 +29,12 @@ export class TieredBlobStore implements BlobStore {
   async delete(id: string): Promise<void> {
     await this.tiers.small.delete(id);
     await this.tiers.large.delete(id);
+  }
+
+  /** Both tiers must answer; the kind is the large tier's (`files` for the embedded store, as `engines.blobs.kind`). */
+  async health(): Promise<EngineHealth> {
+    const [small, large] = await Promise.all([this.tiers.small.health(), this.tiers.large.health()]);
+    return combineHealth(large.kind, [small, large]);
   }
 
   async close(): Promise<void> {

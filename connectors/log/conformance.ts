@@ -54,6 +54,17 @@ export function runLogConformance(name: string, newLog: () => Promise<LogUnderTe
       return t;
     }
 
+    it('health() answers ok with its kind and latency, and not ok once closed', async () => {
+      const up = await log.health();
+      expect(up).toMatchObject({ ok: true });
+      expect(up.kind).toMatch(/^[a-z0-9]+$/);
+      expect(up.latencyMs).toBeGreaterThanOrEqual(0);
+      await log.close();
+      const down = await log.health();
+      expect(down).toMatchObject({ ok: false, kind: up.kind });
+      expect(down.error).toBeTruthy();
+    });
+
     it('ensureTopics creates topics, is idempotent and keeps data', async () => {
       const t = unique('topic');
       await log.ensureTopics([{ name: t, partitions: 3 }]);

@@ -34,6 +34,7 @@ import type { BatchItem, TopicState } from './embedded/batch.ts';
 import { EmbeddedConsumer } from './embedded/consumer.ts';
 import type { ConsumerHost, Waiter } from './embedded/consumer.ts';
 import { openLogDatabase, prepareStatements } from './embedded/schema.ts';
+import { sqliteHealth, type EngineHealth } from '../health.ts';
 import type { Db, RecordRow, Statements } from './embedded/schema.ts';
 
 export interface EmbeddedLogOptions {
@@ -207,6 +208,10 @@ export class EmbeddedLog implements Log {
       }
       return deleted;
     });
+  }
+
+  health(): Promise<EngineHealth> {
+    return sqliteHealth('embedded', this.db);
   }
 
   /** Counters for tests and metrics. */

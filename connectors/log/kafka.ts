@@ -5,10 +5,11 @@
  * - produce: an idempotent producer, `acks=all`; the calls of one tick share one request
  *   (kafka/producer.ts). Partitions are chosen here with `partitionFor` (Kafka's murmur2) and
  *   always sent explicitly, so a key lands where it lands on the embedded log.
- * - consume: explicit assignment of every partition, read_committed fetches with aborted
- *   transactions filtered out (kafka/fetch.ts), commit = one Kafka transaction of the outputs and
- *   the group's offsets (kafka/consumer.ts). No group membership yet: one consumer per group at a
- *   time (a second one fences the first); sharing partitions among processes is still to come.
+ * - consume: each consumer is a member of its consumer group (classic protocol, range assignor,
+ *   kafka/membership.ts), so the consumers of one group in any number of processes split its
+ *   partitions; read_committed fetches with aborted transactions filtered out (kafka/fetch.ts);
+ *   commit = one Kafka transaction of the outputs and the group's offsets, fenced by the group's
+ *   generation (KIP-447, kafka/consumer.ts).
  * - topics: created from `TopicSpec` (partitions, replication factor, `min.insync.replicas`,
  *   `retention.ms`; no retention = `retention.ms=-1`, kept forever as on the embedded log), never
  *   auto-created. Lag and offsets come from the admin API (ListOffsets, OffsetFetch with
@@ -31,10 +32,15 @@
  * second process could never take over a transactional id; and record headers must be given as
  * a Map of Buffers (a plain object made `send` hang).
  */
-import { Admin, Consumer as FetchClient, IncrementalAlterConfigOperationTypes, ListOffsetTimestamps, Producer } from '@platformatic/kafka';
+import { Admin, Consumer as FetchClient, IncrementalAlterConfigOperationTypes, ListOffsetTimestamps, Producer, createTopicsV7, kGetBootstrapConnection } from '@platformatic/kafka';
+import type { Connection } from '@platformatic/kafka';
 import type { Consumer, Log, LogRecord, PartitionLag, ProduceRecord, RecordPosition, TopicSpec } from './log.ts';
+import { randomUUID } from 'node:crypto';
+import { checkHealth, type EngineHealth } from '../health.ts';
 import { KafkaConsumer } from './kafka/consumer.ts';
 import type { KafkaConsumerParts } from './kafka/consumer.ts';
+import { DEFAULT_GROUP_TIMINGS } from './kafka/membership.ts';
+import type { GroupTimings } from './kafka/membership.ts';
 import { OFFSET_OUT_OF_RANGE, fetchFrom } from './kafka/fetch.ts';
 import { ProduceQueue, toMessages } from './kafka/producer.ts';
 import { TopicDirectory, closeNow, partitionOutOfRange } from './kafka/topics.ts';
@@ -44,10 +50,17 @@ export interface KafkaLogOptions {
   readonly brokers: readonly string[];
   /** Client id shown in the brokers' logs and metrics; default `sluice`. */
   readonly clientId?: string;
-  /** Consumers' transactional ids are `<prefix>.<group>`; default `sluice`. */
+  /** Consumers' transactional ids are `<prefix>.<group>.<random>`; default `sluice`. */
   readonly transactionalIdPrefix?: string;
   /** Per-request timeout (ms), also the produce timeout the brokers wait for acks=all; default 30 s. */
   readonly requestTimeoutMs?: number;
+  /** Consumer-group timings: session 10 s, heartbeat 1 s, rebalance 20 s by default (membership.ts). */
+  readonly group?: Partial<GroupTimings>;
+  /**
+   * A transaction left open (its consumer killed) is aborted by the brokers after this long (ms);
+   * until then the new owner of its partitions waits for their offsets. Default 10 s.
+   */
+  readonly transactionTimeoutMs?: number;
 }
 
 const TOPIC = 2; // ConfigResourceTypes.TOPIC
@@ -57,6 +70,8 @@ const TOPIC = 2; // ConfigResourceTypes.TOPIC
  * producer has used it: a restarted stage could then never start a transaction again.
  */
 const NEW_PRODUCER = { producerId: -1n, producerEpoch: -1 } as const;
+/** CreateTopics answer for a topic made meanwhile (another process's ensureTopics). */
+const TOPIC_ALREADY_EXISTS = 36;
 /** How long ensureTopics waits for new partitions to have leaders. */
 const TOPIC_READY_MS = 30_000;
 
@@ -68,6 +83,8 @@ export class KafkaLog implements Log {
   private readonly consumers = new Set<KafkaConsumer>();
   private readonly base: { clientId: string; bootstrapBrokers: string[]; timeout: number; retries: number; retryDelay: number };
   private readonly prefix: string;
+  private readonly timings: GroupTimings;
+  private readonly transactionTimeoutMs: number;
   private closed = false;
 
   constructor(options: KafkaLogOptions) {
@@ -80,12 +97,19 @@ export class KafkaLog implements Log {
       retryDelay: 250,
     };
     this.prefix = options.transactionalIdPrefix ?? 'sluice';
+    this.timings = { ...DEFAULT_GROUP_TIMINGS, ...options.group };
+    this.transactionTimeoutMs = options.transactionTimeoutMs ?? 10_000;
     this.admin = new Admin(this.base);
     this.topicDir = new TopicDirectory(this.admin);
     this.producer = new ProduceQueue(() => new Producer({ ...this.base, ...NEW_PRODUCER, idempotent: true, acks: -1, autocreateTopics: false }));
     this.reader = this.newFetchClient();
   }
 
+  /**
+   * One CreateTopics request for every missing topic (a topology's first start creates them all
+   * at once), growth and config changes of the existing ones, then one wait for every partition
+   * to have a leader.
+   */
   async ensureTopics(specs: readonly TopicSpec[]): Promise<void> {
     this.assertOpen();
     for (const spec of specs) {
@@ -94,36 +118,55 @@ export class KafkaLog implements Log {
         throw new Error(`topic "${spec.name}": partitions must be a positive integer, got ${spec.partitions}`);
       }
     }
-    for (const spec of specs) {
-      const existing = await this.topicDir.lookup(spec.name);
+    // A topic named twice (topology files share topics): the later specs apply after the first,
+    // as if given in turn (a request may not name a topic twice).
+    const seen = new Set<string>();
+    const first = specs.filter((spec) => !seen.has(spec.name) && Boolean(seen.add(spec.name)));
+    if (first.length < specs.length) {
+      await this.ensureTopics(first);
+      const later = specs.filter((spec) => !first.includes(spec));
+      await this.ensureTopics(later);
+      return;
+    }
+    const configsOf = (spec: TopicSpec) => {
       const configs = [{ name: 'retention.ms', value: String(spec.retentionMs ?? -1) }];
       if (spec.minInsyncReplicas !== undefined) configs.push({ name: 'min.insync.replicas', value: String(spec.minInsyncReplicas) });
-      if (!existing) {
-        try {
-          await this.admin.createTopics({ topics: [spec.name], partitions: spec.partitions, replicas: spec.replicationFactor ?? -1, configs });
-        } catch (err) {
-          if (!/already exists/i.test(errorText(err))) throw err;
-        }
-      } else {
-        if (spec.partitions < existing.partitions) {
-          throw new Error(
-            `cannot shrink topic "${spec.name}" from ${existing.partitions} to ${spec.partitions} partitions ` +
-              '(records are keyed to partitions; partitions may only grow)',
-          );
-        }
-        if (spec.partitions > existing.partitions) {
-          await this.admin.createPartitions({ topics: [{ name: spec.name, count: spec.partitions, assignments: null }] });
-        }
-        await this.admin.incrementalAlterConfigs({
-          resources: [{
-            resourceType: TOPIC,
-            resourceName: spec.name,
-            configs: configs.map((c) => ({ ...c, configOperation: IncrementalAlterConfigOperationTypes.SET })),
-          }],
-        });
-      }
-      await this.waitForLeaders(spec.name, spec.partitions);
+      return configs;
+    };
+    const existing = await Promise.all(specs.map((spec) => this.topicDir.lookup(spec.name)));
+    const missing = specs.filter((_, i) => !existing[i]);
+    if (missing.length > 0) {
+      await this.createTopics(missing.map((spec) => ({
+        name: spec.name,
+        numPartitions: spec.partitions,
+        replicationFactor: spec.replicationFactor ?? -1,
+        assignments: [],
+        configs: configsOf(spec),
+      })));
     }
+    const present = specs.flatMap((spec, i) => (existing[i] ? [{ spec, info: existing[i] }] : []));
+    for (const { spec, info } of present) {
+      if (spec.partitions < info.partitions) {
+        throw new Error(
+          `cannot shrink topic "${spec.name}" from ${info.partitions} to ${spec.partitions} partitions ` +
+            '(records are keyed to partitions; partitions may only grow)',
+        );
+      }
+    }
+    const grown = present.filter(({ spec, info }) => spec.partitions > info.partitions);
+    if (grown.length > 0) {
+      await this.admin.createPartitions({ topics: grown.map(({ spec }) => ({ name: spec.name, count: spec.partitions, assignments: null })) });
+    }
+    if (present.length > 0) {
+      await this.admin.incrementalAlterConfigs({
+        resources: present.map(({ spec }) => ({
+          resourceType: TOPIC,
+          resourceName: spec.name,
+          configs: configsOf(spec).map((c) => ({ ...c, configOperation: IncrementalAlterConfigOperationTypes.SET })),
+        })),
+      });
+    }
+    await this.waitForLeaders(specs);
   }
 
   async produce(records: readonly ProduceRecord[]): Promise<RecordPosition[]> {
@@ -140,13 +183,16 @@ export class KafkaLog implements Log {
       admin: this.admin,
       topics: this.topicDir,
       newFetchClient: () => this.newFetchClient(),
+      // The client sends its request timeout as the transaction timeout (InitProducerId).
       newTransactionalProducer: (transactionalId) =>
-        new Producer({ ...this.base, ...NEW_PRODUCER, idempotent: true, acks: -1, transactionalId, autocreateTopics: false }),
-      transactionalId: `${this.prefix}.${group}`,
+        new Producer({ ...this.base, timeout: this.transactionTimeoutMs, ...NEW_PRODUCER, idempotent: true, acks: -1, transactionalId, autocreateTopics: false }),
+      transactionalId: `${this.prefix}.${group}.${randomUUID()}`,
+      membership: { base: this.base, timings: this.timings },
       forget: (c) => this.consumers.delete(c),
     };
     const consumer = new KafkaConsumer(parts, group, topics);
     this.consumers.add(consumer);
+    await consumer.start();
     return consumer;
   }
 
@@ -279,6 +325,16 @@ export class KafkaLog implements Log {
     return deleted;
   }
 
+  /** Cluster metadata fetched anew from a broker (no topics): the brokers it knows. */
+  health(): Promise<EngineHealth> {
+    return checkHealth('kafka', async () => {
+      this.assertOpen();
+      const metadata = await this.admin.metadata({ topics: [], forceUpdate: true });
+      const brokers = metadata.brokers.size;
+      return `${brokers} broker${brokers === 1 ? '' : 's'}`;
+    });
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -301,12 +357,37 @@ export class KafkaLog implements Log {
     );
   }
 
-  private async waitForLeaders(topic: string, partitions: number): Promise<void> {
+  /** CreateTopics for all of `topics` in one request; a topic that exists meanwhile is fine. */
+  private async createTopics(topics: createTopicsV7.CreateTopicsRequestTopic[]): Promise<void> {
+    const connection = await new Promise<Connection>((resolve, reject) =>
+      this.admin[kGetBootstrapConnection]((error, c) => (error || !c ? reject(error ?? new Error('no broker connection')) : resolve(c))),
+    );
+    let response: createTopicsV7.CreateTopicsResponse;
+    try {
+      response = await createTopicsV7.api.async(connection, topics, this.base.timeout, false);
+    } catch (err) {
+      // Per-topic errors come as an error carrying the whole parsed response.
+      const carried = (err as { response?: createTopicsV7.CreateTopicsResponse }).response;
+      if (!carried?.topics) throw err;
+      response = carried;
+    }
+    const failed = response.topics.filter((t) => t.errorCode !== 0 && t.errorCode !== TOPIC_ALREADY_EXISTS);
+    if (failed.length > 0) {
+      throw new Error(`cannot create topics: ${failed.map((t) => `"${t.name}": error ${t.errorCode}${t.errorMessage ? ` (${t.errorMessage})` : ''}`).join('; ')}`);
+    }
+  }
+
+  private async waitForLeaders(specs: readonly TopicSpec[]): Promise<void> {
     const deadline = Date.now() + TOPIC_READY_MS;
+    let waiting = [...specs];
     for (;;) {
-      const info = await this.topicDir.lookup(topic);
-      if (info && info.partitions >= partitions && info.leaders.every((l) => l >= 0)) return;
-      if (Date.now() > deadline) throw new Error(`topic "${topic}": partitions without a leader after ${TOPIC_READY_MS} ms`);
+      const ready = await Promise.all(waiting.map(async (spec) => {
+        const info = await this.topicDir.lookup(spec.name);
+        return info !== undefined && info.partitions >= spec.partitions && info.leaders.every((l) => l >= 0);
+      }));
+      waiting = waiting.filter((_, i) => !ready[i]);
+      if (waiting.length === 0) return;
+      if (Date.now() > deadline) throw new Error(`topics ${waiting.map((s) => `"${s.name}"`).join(', ')}: partitions without a leader after ${TOPIC_READY_MS} ms`);
       await sleep(100);
     }
   }
@@ -318,11 +399,6 @@ export class KafkaLog implements Log {
   private assertOpen(): void {
     if (this.closed) throw new Error('the Kafka log is closed');
   }
-}
-
-function errorText(err: unknown): string {
-  if (err instanceof AggregateError) return [err.message, ...err.errors.map((e: unknown) => errorText(e))].join('; ');
-  return err instanceof Error ? err.message : String(err);
 }
 
 function range(n: number): number[] {

@@ -9,7 +9,27 @@
  * one SQLite transaction).
  *
  * Values are opaque bytes (Avro, see `schemas/`); the log never decodes them.
+ *
+ * Consumer groups: on Kafka, the consumers of one group (in one process or many) are members of
+ * a real consumer group and split its partitions; a member that leaves or dies has its partitions
+ * moved to the others (a rebalance), and a commit by a member whose partitions moved meanwhile
+ * fails with `RebalanceError` (nothing of it visible). The embedded log, on one machine, keeps one
+ * consumer per group per process: a consumer owns every partition of its topics, and a second
+ * consumer of the same group is a successor, not a peer (it is meant to follow a closed one).
  */
+import type { EngineHealth } from '../health.ts';
+
+/**
+ * A commit refused because the group rebalanced since its records were read (partitions revoked,
+ * or this member's generation is over): nothing of it is visible. Not a failure of the records:
+ * `rewind()` and poll again; the partitions still owned are read again from the committed offsets.
+ */
+export class RebalanceError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RebalanceError';
+  }
+}
 
 export interface TopicSpec {
   readonly name: string;
@@ -77,7 +97,8 @@ export interface Consumer {
   poll(maxRecords: number, timeoutMs: number): Promise<LogRecord[]>;
   /**
    * Exactly-once consume→transform→produce: appends `outputs` and moves the group's committed
-   * offsets to `offsets`, atomically and durably. On failure nothing of it is visible.
+   * offsets to `offsets`, atomically and durably. On failure nothing of it is visible; a
+   * `RebalanceError` says the records' partitions moved to another member meanwhile (rewind).
    */
   commit(outputs: readonly ProduceRecord[], offsets: readonly CommitOffset[]): Promise<void>;
   /** Forget uncommitted progress: the next poll starts again at the committed offsets. */
@@ -90,6 +111,11 @@ export interface Consumer {
   pauseAt(position: RecordPosition): void;
   /** Ends a hold made by `pauseAt`; the partition is read again from where it was held. */
   resume(topic: string, partition: number): void;
+  /**
+   * The partitions this consumer reads now (its group assignment on Kafka; every partition of its
+   * topics on the embedded log), for metrics; optional.
+   */
+  owned?(): { topic: string; partition: number }[];
   close(): Promise<void>;
 }
 
@@ -98,7 +124,10 @@ export interface Log {
   ensureTopics(specs: readonly TopicSpec[]): Promise<void>;
   /** Appends records; resolves only once they are durable (fsynced / acks=all). */
   produce(records: readonly ProduceRecord[]): Promise<RecordPosition[]>;
-  /** A consumer of `topics` in `group`; a new group starts at the beginning of each partition. */
+  /**
+   * A consumer of `topics` in `group`; a new group starts at the beginning of each partition. On
+   * Kafka it joins the group and shares the partitions with the group's other members.
+   */
   consumer(group: string, topics: readonly string[]): Promise<Consumer>;
   /** Random access for tools (dead-letter listing, export): up to `max` records from `offset`. */
   read(topic: string, partition: number, offset: number, max: number): Promise<LogRecord[]>;
@@ -111,6 +140,8 @@ export interface Log {
   lag(group: string, topics: readonly string[]): Promise<PartitionLag[]>;
   /** Deletes records past their topic's retention; returns how many went. */
   enforceRetention(now?: number): Promise<number>;
+  /** One cheap round trip to the engine (`connectors/health.ts`); never throws. */
+  health(): Promise<EngineHealth>;
   close(): Promise<void>;
 }
 

@@ -6,6 +6,7 @@
  * other topics are invisible through it.
  */
 import type { CommitOffset, Consumer, Log, LogRecord, PartitionLag, ProduceRecord, RecordPosition, TopicSpec } from './log.ts';
+import type { EngineHealth } from '../health.ts';
 
 export class PrefixedLog implements Log {
   constructor(
@@ -55,6 +56,10 @@ export class PrefixedLog implements Log {
     return this.inner.enforceRetention(now);
   }
 
+  health(): Promise<EngineHealth> {
+    return this.inner.health();
+  }
+
   close(): Promise<void> {
     return this.inner.close();
   }
@@ -89,6 +94,10 @@ class PrefixedConsumer implements Consumer {
 
   resume(topic: string, partition: number): void {
     this.inner.resume(this.on(topic), partition);
+  }
+
+  owned(): { topic: string; partition: number }[] {
+    return (this.inner.owned?.() ?? []).map((p) => ({ ...p, topic: this.off(p.topic) }));
   }
 
   close(): Promise<void> {

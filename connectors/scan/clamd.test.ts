@@ -68,6 +68,13 @@ describe('ClamdScanner', () => {
     await expect(noSocket.scan(Buffer.from('x'))).rejects.toBeInstanceOf(ScannerUnavailableError);
   });
 
+  it('health: PONG from the running clamd is ok, a closed port is not', async () => {
+    expect(await scanner.health()).toMatchObject({ kind: 'clamd', ok: true });
+    const down = await new ClamdScanner({ address: `127.0.0.1:${await freePort()}` }).health();
+    expect(down).toMatchObject({ kind: 'clamd', ok: false });
+    expect(down.error).toMatch(/ECONNREFUSED/);
+  });
+
   it('parses host:port and socket paths', () => {
     expect(parseClamdAddress('127.0.0.1:3310')).toEqual({ host: '127.0.0.1', port: 3310 });
     expect(parseClamdAddress('[::1]:3310')).toEqual({ host: '::1', port: 3310 });

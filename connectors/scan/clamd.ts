@@ -3,9 +3,11 @@
  * bytes over INSTREAM to clamd at `host:port` or a unix socket path. No local binary is used
  * and no fallback to one: clamd unreachable is `ScannerUnavailableError`.
  */
+import { createConnection } from 'node:net';
 import { Readable } from 'node:stream';
 import NodeClam from 'clamscan';
 import { ScannerUnavailableError, isConnectionError, type VirusScanner, type VirusVerdict } from './scanner.ts';
+import { checkHealth, HEALTH_TIMEOUT_MS, type EngineHealth } from '../health.ts';
 
 export interface ClamdOptions {
   /** `host:port`, or an absolute path of clamd's unix socket. */
@@ -23,7 +25,9 @@ interface ClamInstance {
   scanStream(stream: Readable): Promise<ClamScanResult>;
 }
 
-export function parseClamdAddress(address: string): { socket: string } | { host: string; port: number } {
+export type ClamdAddress = { socket: string } | { host: string; port: number };
+
+export function parseClamdAddress(address: string): ClamdAddress {
   if (address.startsWith('/')) return { socket: address };
   const m = /^(\[[0-9a-fA-F:]+\]|[^:\s/]+):(\d{1,5})$/.exec(address);
   if (!m) throw new Error(`scan.clamd: expected host:port or a socket path, got ${JSON.stringify(address)}`);
@@ -33,9 +37,11 @@ export function parseClamdAddress(address: string): { socket: string } | { host:
 export class ClamdScanner implements VirusScanner {
   readonly name: string;
   private readonly clam: Promise<ClamInstance>;
+  private readonly where: ClamdAddress;
 
   constructor(options: ClamdOptions) {
     const where = parseClamdAddress(options.address);
+    this.where = where;
     this.name = `clamd ${options.address}`;
     // bypassTest: no connection at start — clamd may come up after us; each scan connects anew.
     this.clam = new NodeClam().init({
@@ -69,7 +75,32 @@ export class ClamdScanner implements VirusScanner {
     return { infected: result.isInfected, viruses: result.viruses };
   }
 
+  /** clamd's `zPING` → `PONG` (clamd(8): commands prefixed with z end with a NUL byte). */
+  health(): Promise<EngineHealth> {
+    return checkHealth('clamd', () => clamdPing(this.where, HEALTH_TIMEOUT_MS).then(() => undefined));
+  }
+
   async close(): Promise<void> {
     // Nothing held open between scans.
   }
+}
+
+/** One `zPING` on a connection of its own; resolves on `PONG`. */
+function clamdPing(where: ClamdAddress, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = 'socket' in where ? createConnection(where.socket) : createConnection(where.port, where.host);
+    let reply = '';
+    socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    socket.on('connect', () => socket.write('zPING\0'));
+    socket.on('data', (d: Buffer) => {
+      reply += d.toString('latin1');
+      if (!reply.includes('\0')) return;
+      socket.end();
+      const answer = reply.slice(0, reply.indexOf('\0'));
+      if (answer === 'PONG') resolve();
+      else reject(new Error(`unexpected answer to PING: ${answer.slice(0, 80)}`));
+    });
+    socket.on('error', reject);
+    socket.on('close', () => reject(new Error('clamd closed the connection without PONG')));
+  });
 }

@@ -33,6 +33,13 @@ describe('RspamdScanner', () => {
     expect(verdict.score).toBeLessThan(6);
   });
 
+  it('health: /ping of the running rspamd is ok, a closed port is not', async () => {
+    expect(await new RspamdScanner({ url: rspamd.url }).health()).toMatchObject({ kind: 'rspamd', ok: true });
+    const down = await new RspamdScanner({ url: `http://127.0.0.1:${await freePort()}` }).health();
+    expect(down).toMatchObject({ kind: 'rspamd', ok: false });
+    expect(down.error).toBeTruthy();
+  });
+
   it('says unavailable when nothing listens', async () => {
     const down = new RspamdScanner({ url: `http://127.0.0.1:${await freePort()}` });
     await expect(down.check(message('x'), envelope)).rejects.toBeInstanceOf(ScannerUnavailableError);

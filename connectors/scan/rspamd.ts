@@ -4,6 +4,7 @@
  * 5xx, is `ScannerUnavailableError`.
  */
 import { ScannerUnavailableError, type ScanEnvelope, type SpamAction, type SpamScanner, type SpamVerdict } from './scanner.ts';
+import { checkHealth, HEALTH_TIMEOUT_MS, type EngineHealth } from '../health.ts';
 
 const ACTIONS: readonly SpamAction[] = ['no action', 'greylist', 'add header', 'rewrite subject', 'soft reject', 'reject'];
 
@@ -56,6 +57,16 @@ export class RspamdScanner implements SpamScanner {
       .filter((s) => s.score !== 0)
       .sort((a, b) => b.score - a.score || a.name.localeCompare(b.name));
     return { score: reply.score, requiredScore: reply.required_score ?? 15, action, symbols };
+  }
+
+  /** rspamd's `GET /ping`, answered `pong` by every worker. */
+  health(): Promise<EngineHealth> {
+    return checkHealth('rspamd', async () => {
+      const response = await fetch(`${this.url}/ping`, { signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS) });
+      const text = (await response.text()).trim();
+      if (!response.ok || text !== 'pong') throw new Error(`HTTP ${response.status} ${text.slice(0, 80)}`);
+      return undefined;
+    });
   }
 
   async close(): Promise<void> {

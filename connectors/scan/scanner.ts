@@ -7,6 +7,7 @@
  * stages turn into `RetryableError` so the mail waits in the log rather than passing unscanned.
  * Any other error means the scanner answered but could not judge this message.
  */
+import type { EngineHealth } from '../health.ts';
 
 export interface VirusVerdict {
   readonly infected: boolean;
@@ -18,6 +19,8 @@ export interface VirusScanner {
   /** What it is, for logs and headers, e.g. `clamd 127.0.0.1:3310`. */
   readonly name: string;
   scan(bytes: Buffer): Promise<VirusVerdict>;
+  /** Whether the scanner answers (`connectors/health.ts`); never throws. */
+  health(): Promise<EngineHealth>;
   close(): Promise<void>;
 }
 
@@ -48,6 +51,8 @@ export interface ScanEnvelope {
 export interface SpamScanner {
   readonly name: string;
   check(raw: Buffer, envelope: ScanEnvelope): Promise<SpamVerdict>;
+  /** Whether the scanner answers (`connectors/health.ts`); never throws. */
+  health(): Promise<EngineHealth>;
   close(): Promise<void>;
 }
 

@@ -65,6 +65,17 @@ export function runSearchIndexConformance(name: string, newIndex: () => Promise<
       await subject.cleanup();
     });
 
+    it('health() answers ok with its kind and latency, and not ok once closed', async () => {
+      const up = await index.health();
+      expect(up).toMatchObject({ ok: true });
+      expect(up.kind).toMatch(/^[a-z0-9]+$/);
+      expect(up.latencyMs).toBeGreaterThanOrEqual(0);
+      await index.close();
+      const down = await index.health();
+      expect(down).toMatchObject({ ok: false, kind: up.kind });
+      expect(down.error).toBeTruthy();
+    });
+
     it('finds a message by each field, and only in that field', async () => {
       await index.index([
         doc(1, {

@@ -30,6 +30,7 @@
 import { Client } from '@opensearch-project/opensearch';
 import type { DocumentCopy, Relocation, SearchDocument, SearchField, SearchHit, SearchIndex, SearchQuery } from './search.ts';
 import type { SubstringMatch } from './substring.ts';
+import { checkHealth, type EngineHealth } from '../health.ts';
 import { headerFieldName, headerLineValues, searchFields } from './substring.ts';
 import { indexBody, indexedDocument, MAPPING_VERSION, routingOf, storedDocument, type StoredDocument } from './opensearch-mapping.ts';
 import { candidateMatches, hasField, substringPlan, type QueryClause } from './opensearch-substring.ts';
@@ -202,6 +203,16 @@ export class OpenSearchSearchIndex implements SearchIndex {
       if (hit) ops.push(this.placed(hit, c.toKey, c.mailboxId, c.uid)); // toKey = fromKey: a move
     }
     await this.bulk(ops);
+  }
+
+  /** The index's health (cluster health API): red — a primary shard not allocated — is not ok. */
+  health(): Promise<EngineHealth> {
+    return checkHealth('opensearch', async () => {
+      this.assertOpen();
+      const { body } = await this.client.cluster.health({ index: this.name, timeout: '2s' });
+      if (body.status === 'red') throw new Error(`index ${this.name} is red`);
+      return `index ${body.status}`;
+    });
   }
 
   async close(): Promise<void> {

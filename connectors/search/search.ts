@@ -8,6 +8,7 @@
  * `relocate` (MOVE), `copy` (COPY), `remove` (EXPUNGE, deleted mailboxes).
  */
 import type { SubstringMatch } from './substring.ts';
+import type { EngineHealth } from '../health.ts';
 
 export type { SubstringMatch } from './substring.ts';
 
@@ -91,5 +92,7 @@ export interface SearchIndex {
    * an existing `toKey` replaced. Idempotent.
    */
   copy(copies: readonly DocumentCopy[]): Promise<void>;
+  /** One cheap round trip to the engine (`connectors/health.ts`); never throws. */
+  health(): Promise<EngineHealth>;
   close(): Promise<void>;
 }

@@ -28,6 +28,7 @@ import { buildMatch, FTS_COLUMNS } from './fts-query.ts';
 import type { DocumentCopy, Relocation, SearchDocument, SearchHit, SearchIndex, SearchQuery } from './search.ts';
 import { SUBSTRING_MIGRATION, SubstringTable } from './sqlite-substring.ts';
 import type { SubstringMatch } from './substring.ts';
+import { sqliteHealth, type EngineHealth } from '../health.ts';
 
 export interface SqliteSearchIndexOptions {
   /** The SQLite file; created if missing. */
@@ -190,6 +191,10 @@ export class SqliteSearchIndex implements SearchIndex {
         this.copyWords.run(id, ownerToken(source.user_id), id);
       }
     }).immediate();
+  }
+
+  health(): Promise<EngineHealth> {
+    return sqliteHealth('sqlite', this.db);
   }
 
   async close(): Promise<void> {

@@ -32,6 +32,7 @@ import type {
   UserUpdate,
 } from './store.ts';
 import { DEFAULT_MAILBOXES } from './store.ts';
+import { checkHealth, type EngineHealth } from '../health.ts';
 import { mailboxName } from './sqlite/names.ts';
 import { normalizeMessageId } from './sqlite/threads.ts';
 import { Cql, num } from './cassandra/cql.ts';
@@ -304,6 +305,16 @@ export class CassandraMailStore implements MailStore {
     // A full scan of the key table: an operator's figure, not for a request path.
     const row = await this.cql.row('SELECT COUNT(*) AS n FROM message_keys');
     return num(row?.get('n'));
+  }
+
+  /** A read of `system.local` at consistency ONE: the coordinator answers (not a quorum check). */
+  health(): Promise<EngineHealth> {
+    return checkHealth('cassandra', async () => {
+      if (this.closed) throw new Error('store is closed');
+      const rs = await this.client.execute('SELECT release_version FROM system.local', [], { consistency: cassandra.types.consistencies.one });
+      const version = rs.first()?.get('release_version') as string | undefined;
+      return version ? `Cassandra ${version}` : undefined;
+    });
   }
 
   async close(): Promise<void> {

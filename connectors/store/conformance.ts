@@ -90,6 +90,17 @@ export function runMailStoreConformance(name: string, newStore: () => Promise<Ma
       await subject.cleanup();
     });
 
+    it('health() answers ok with its kind and latency, and not ok once closed', async () => {
+      const up = await store.health();
+      expect(up).toMatchObject({ ok: true });
+      expect(up.kind).toMatch(/^[a-z0-9]+$/);
+      expect(up.latencyMs).toBeGreaterThanOrEqual(0);
+      await store.close();
+      const down = await store.health();
+      expect(down).toMatchObject({ ok: false, kind: up.kind });
+      expect(down.error).toBeTruthy();
+    });
+
     describe('directory', () => {
       it('adds domains idempotently and matches them case-insensitively', async () => {
         await store.addDomain(domain.toUpperCase());

@@ -22,6 +22,7 @@ import type {
   UserUpdate,
 } from './store.ts';
 import { DEFAULT_MAILBOXES } from './store.ts';
+import { sqliteHealth, type EngineHealth } from '../health.ts';
 import { openStoreDatabase } from './sqlite/schema.ts';
 import type { Db } from './sqlite/schema.ts';
 import { toMailbox, toMessage, toUser, USER_COLUMNS } from './sqlite/rows.ts';
@@ -274,6 +275,10 @@ export class SqliteMailStore implements MailStore {
 
   async countMessages(userId?: string): Promise<number> {
     return userId === undefined ? this.st.countAll.get()! : this.st.countUser.get(userId.toLowerCase())!;
+  }
+
+  health(): Promise<EngineHealth> {
+    return sqliteHealth('sqlite', this.db);
   }
 
   async close(): Promise<void> {

@@ -5,6 +5,7 @@
  * from the ingress id and the recipient), so replaying the log after a crash changes nothing.
  * Access servers read it directly.
  */
+import type { EngineHealth } from '../health.ts';
 
 export type SpecialUse = '\\Inbox' | '\\Sent' | '\\Drafts' | '\\Junk' | '\\Trash' | '\\Archive';
 
@@ -215,5 +216,7 @@ export interface MailStore {
   /** Message keys of one thread, in received order. */
   thread(userId: string, threadId: string): Promise<StoredMessage[]>;
   countMessages(userId?: string): Promise<number>;
+  /** One cheap round trip to the engine (`connectors/health.ts`); never throws. */
+  health(): Promise<EngineHealth>;
   close(): Promise<void>;
 }

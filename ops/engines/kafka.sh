@@ -103,6 +103,9 @@ share.coordinator.state.topic.replication.factor=$rf
 share.coordinator.state.topic.min.isr=$isr
 # A consumer group or a transactional producer that starts gets to work at once.
 group.initial.rebalance.delay.ms=0
+# A member killed inside a transaction: the broker aborts it soon after its timeout (default
+# check every 10 s), so the partitions' new owner does not wait long for those offsets.
+transaction.abort.timed.out.transaction.cleanup.interval.ms=1000
 # Small machine: few threads; records kept by each topic's retention.ms (default 7 days).
 num.network.threads=2
 num.io.threads=4
