@@ -4,7 +4,8 @@
  * `min.insync.replicas` 2, checked), Cassandra, OpenSearch and S3 of the shared stack (a keyspace,
  * index, bucket and topic prefix of this run's own), an ingress process and a stages process. While
  * Python's smtplib sends messages (a unique Message-ID per attempt; a message whose reply was lost
- * is sent again under a new Message-ID, never the same one), each round SIGKILLs one broker and the
+ * is sent again under a new Message-ID, never the same one) until the rounds are over, each round
+ * (3 by default, SLUICE_CRASH_ROUNDS) SIGKILLs one broker and the
  * stages process at random moments, restarts the stages at once and the broker a few seconds later,
  * and SIGKILLs the restarted stages once more while they work off the backlog.
  * The processes: `sluice serve --roles ingress,access` (SMTP, IMAP, POP3) and `sluice serve --roles
@@ -27,6 +28,8 @@
  *   npx vitest run --config vitest.distributed.config.ts test/stack-crash.distributed.test.ts
  */
 import type { ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Admin, Consumer as FetchClient } from '@platformatic/kafka';
 import { KafkaLog } from '../connectors/log/kafka.ts';
@@ -43,8 +46,7 @@ import { allMessages, metricSum, pythonSend, scrape, type SendEvent } from './ha
 useEngines('ops/cluster.example.yaml');
 
 const USERS = Array.from({ length: 5 }, (_, i) => `stackcrash${i + 1}@sluice.test`);
-const COUNT = Number(process.env.SLUICE_CRASH_MESSAGES ?? 1200);
-const ROUNDS = Number(process.env.SLUICE_CRASH_ROUNDS ?? 4);
+const ROUNDS = Number(process.env.SLUICE_CRASH_ROUNDS ?? 3);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const between = (lo: number, hi: number) => lo + Math.random() * (hi - lo);
@@ -156,23 +158,25 @@ describe('crash test on the real stack: 3 brokers, min.insync.replicas 2, kill -
     const d = deployment;
     const prefix = engineEnv(dataDir).SLUICE_ENGINES_LOG_TOPIC_PREFIX ?? '';
 
+    // The load runs until the rounds are over (then the client starts no new message): every
+    // kill lands while the ingress is taking mail and the stages are working.
+    const stopFile = join(dataDir, 'stop-sending');
     let acked = 0;
     const sending = pythonSend(
-      { port: d.smtpPort, users: USERS.join(','), count: COUNT, concurrency: 4, 'per-conn': 20, 'thread-size': 4, size: 4000, deadline: 900 },
+      { port: d.smtpPort, users: USERS.join(','), count: 1_000_000, concurrency: 2, 'per-conn': 20, 'thread-size': 4, size: 4000, deadline: 1_200, 'stop-file': stopFile },
       (e: SendEvent) => {
         if (e.ack) acked++;
       },
       (child) => (client = child),
     );
 
-    // Each round, at a random moment of its slice of the load: one broker and the stages get
-    // SIGKILL in a random order a moment apart; the stages restart at once, the broker a few
-    // seconds later (it is down while the stages come back and the ingress keeps producing).
+    // Each round, a few seconds of load after the last: one broker and the stages get SIGKILL in
+    // a random order a moment apart; the stages restart at once, the broker a few seconds later
+    // (it is down while the stages come back and the ingress keeps producing).
     const rounds: string[] = [];
-    const killer = (async () => {
+    try {
       for (let round = 1; round <= ROUNDS; round++) {
-        const target = Math.floor(((round - 0.5 + between(-0.3, 0.3)) / (ROUNDS + 0.5)) * COUNT);
-        await waitFor('load progress', async () => acked >= target, 600_000, 50);
+        await sleep(between(2_000, 8_000));
         const broker = own.nodes[Math.floor(Math.random() * own.nodes.length)];
         const brokerFirst = Math.random() < 0.5;
         const gap = between(0, 1500);
@@ -201,23 +205,25 @@ describe('crash test on the real stack: 3 brokers, min.insync.replicas 2, kill -
             `(at ${ackedAtKill} acked), the restarted stages again ${again.toFixed(0)} ms into their catch-up; all back after ${((Date.now() - t0) / 1000).toFixed(1)} s`,
         );
       }
-    })();
-
-    const [events] = await Promise.all([sending, killer]);
+      await sleep(3_000);
+    } finally {
+      writeFileSync(stopFile, '');
+    }
+    const events = await sending;
     expect(rounds).toHaveLength(ROUNDS);
-    expect(events.find((e) => e.done)?.left).toBe(0);
+    expect(events.find((e) => e.done)).toBeDefined();
 
     // Drain: every stage caught up with what the ingress appended.
     await waitFor('stages drained', async () => {
       const m = await metricsOf(d.stages().httpPort);
       return metricSum(m, 'sluice_consumer_lag_records') === 0 && metricSum(m, 'sluice_topic_end_offset', { topic: 'mail.received' }) > 0;
-    }, 300_000, 500);
+    }, 600_000, 500);
     await d.stop();
     deployment = undefined;
 
     // 1. Every 250'd message stored exactly once (Cassandra, through the store connector).
     const ackedIds = new Set(events.filter((e) => e.ack).map((e) => e.ack!));
-    expect(new Set(events.filter((e) => e.ack).map((e) => e.n)).size).toBe(COUNT);
+    expect(ackedIds.size).toBeGreaterThan(100);
     const store = await openStoreFor(dataDir);
     let stored;
     try {
