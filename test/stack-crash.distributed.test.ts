@@ -66,7 +66,8 @@ interface Deployment {
 async function deploy(dataDir: string): Promise<Deployment> {
   const smtpPort = await freePort();
   const ingress = await startSluice({ dataDir, smtpPort, args: ['--roles', 'ingress,access'] });
-  const startStages = () => startSluice({ dataDir, args: ['--roles', 'stages'] });
+  // info: the stages' start (group joins, transactions) shows in the logs printed on failure.
+  const startStages = () => startSluice({ dataDir, args: ['--roles', 'stages'], env: { SLUICE_LOG_LEVEL: 'info' } });
   let stages = await startStages();
   const earlier: string[] = [];
   return {
