@@ -170,6 +170,7 @@ describe('crash test on the real stack: 3 brokers, min.insync.replicas 2, kill -
       },
       (child) => (client = child),
     );
+    sending.catch(() => undefined); // awaited below; if a round fails first, afterAll kills the client
 
     // Each round, a few seconds of load after the last: one broker and the stages get SIGKILL in
     // a random order a moment apart; the stages restart at once, the broker a few seconds later
