@@ -58,7 +58,8 @@ interface Deployment {
   stages(): RunningSluice;
   killStages(): Promise<void>;
   restartStages(): Promise<void>;
-  stop(): Promise<void>;
+  /** SIGTERM to both; returns the roles of those that had not exited a minute later (then killed). */
+  stop(): Promise<string[]>;
   /** The processes' logs (warnings and errors), for a failure's report; killed stages' logs included. */
   logs(): string;
 }
@@ -83,7 +84,19 @@ async function deploy(dataDir: string): Promise<Deployment> {
     logs: () =>
       [`ingress,access:\n${brief(ingress.stderr())}`, ...earlier.map((e, i) => `stages #${i + 1} (killed):\n${brief(e)}`), `stages (last):\n${brief(stages.stderr())}`].join('\n'),
     async stop() {
-      await Promise.all([ingress.stop(), stages.stop()]);
+      // SIGTERM; a process still running a minute later is killed (and named), so a shutdown
+      // that hangs cannot hang the test.
+      const hung: string[] = [];
+      await Promise.all(
+        [['ingress,access', ingress] as const, ['stages', stages] as const].map(async ([name, p]) => {
+          const stopped = await Promise.race([p.stop().then(() => true), sleep(60_000).then(() => false)]);
+          if (!stopped) {
+            hung.push(name);
+            await p.kill();
+          }
+        }),
+      );
+      return hung;
     },
   };
 }
@@ -220,7 +233,8 @@ describe('crash test on the real stack: 3 brokers, min.insync.replicas 2, kill -
       const m = await metricsOf(d.stages().httpPort);
       return metricSum(m, 'sluice_consumer_lag_records') === 0 && metricSum(m, 'sluice_topic_end_offset', { topic: 'mail.received' }) > 0;
     }, 600_000, 500);
-    await d.stop();
+    const hungAtStop = await d.stop();
+    if (hungAtStop.length > 0) console.warn(`SIGTERM did not stop ${hungAtStop.join(', ')} within a minute (killed); their logs:\n${d.logs()}`);
     deployment = undefined;
 
     // 1. Every 250'd message stored exactly once (Cassandra, through the store connector).
@@ -290,7 +304,8 @@ describe('crash test on the real stack: 3 brokers, min.insync.replicas 2, kill -
         `stack crash test (ingress,access and stages processes apart): ${ROUNDS} rounds, ` +
           `${ROUNDS} broker and ${2 * ROUNDS} stages kills; ${ackedIds.size} acknowledged, ${stored.length} stored once each (${storedWithout250} stored without a 250: reply lost), ` +
           `0 lost, 0 doubled; ${events.filter((e) => e.fail).length} attempts failed and were resent under a new Message-ID; ` +
-          `${aborted} records of aborted transactions in the stage outputs (${abortedDownstream.length} in mailbox.commands/events), invisible to read_committed\n  ` +
+          `${aborted} records of aborted transactions in the stage outputs (${abortedDownstream.length} in mailbox.commands/events), invisible to read_committed` +
+          `${hungAtStop.length ? `; at the end SIGTERM did not stop ${hungAtStop.join(', ')} within a minute` : ''}\n  ` +
           rounds.join('\n  '),
       );
     } finally {
