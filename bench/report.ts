@@ -1,7 +1,7 @@
 /** The bench's records, and the markdown table made of them (medians over repetitions). */
 
-/** `sluice+scan`: Sluice with clamd and rspamd configured (`--scanners on`). */
-export type Server = 'sluice' | 'sluice+scan' | 'postfix-dovecot';
+/** `sluice+scan`: Sluice with clamd and rspamd configured (`--scanners on`); `sluice@engines`: on Kafka, Cassandra, OpenSearch, S3 (`--stack distributed`). */
+export type Server = 'sluice' | 'sluice+scan' | 'sluice@engines' | 'postfix-dovecot';
 
 /** One measured run (also one JSON line in bench-results/). */
 export interface RunRecord {
@@ -26,6 +26,8 @@ export interface RunRecord {
   readonly clientP99Ms?: number;
   /** Server CPU (whole process tree) from the load's start to end-to-end completion, per message. */
   readonly cpuMsPerMsg?: number;
+  /** `sluice@engines`: each engine process's CPU over the same interval, per message. */
+  readonly engineCpuMsPerMsg?: Readonly<Record<string, number>>;
   readonly machineBusyCores?: number;
   readonly targetRate?: number;
   readonly note?: string;
@@ -114,6 +116,30 @@ export function scannersTable(records: readonly RunRecord[], sizes: readonly str
           `${fmt(m(on, (r) => r.searchableP50Ms), 1)} / ${fmt(m(on, (r) => r.searchableP99Ms), 1)} | ` +
           `${fmt(m(off, (r) => r.cpuMsPerMsg), 2)} | ${fmt(m(on, (r) => r.cpuMsPerMsg), 2)} |`,
       );
+    }
+  }
+  return lines.join('\n');
+}
+
+/** Sluice on the embedded default and on the engines (`--stack embedded,distributed`), side by side. */
+export function stacksTable(records: readonly RunRecord[], sizes: readonly string[], concurrencies: readonly number[]): string {
+  const engines = [...new Set(records.flatMap((r) => Object.keys(r.engineCpuMsPerMsg ?? {})))].sort();
+  const lines = [
+    `| load | stack | runs | accepted msgs/s | e2e msgs/s | 250→searchable p50 / p99 ms | Sluice CPU ms/msg |${engines.map((e) => ` ${e} CPU ms/msg |`).join('')}`,
+    `|---|---|---|---|---|---|---|${engines.map(() => '---|').join('')}`,
+  ];
+  for (const size of sizes) {
+    for (const c of concurrencies) {
+      for (const [server, label] of [['sluice', 'embedded'], ['sluice@engines', 'distributed']] as const) {
+        const rs = pick(records, server, 'load', size, c);
+        if (!rs.length) continue;
+        const m = (f: (r: RunRecord) => number | undefined, d = 0) => fmt(median(rs.map(f)), d);
+        lines.push(
+          `| ${rs[0].messages} × ${size}, c=${c} | ${label} | ${rs.length} | ${m((r) => r.acceptedPerS)} | ${m((r) => r.e2ePerS)} | ` +
+            `${m((r) => r.searchableP50Ms, 1)} / ${m((r) => r.searchableP99Ms, 1)} | ${m((r) => r.cpuMsPerMsg, 2)} |` +
+            engines.map((e) => ` ${server === 'sluice' ? '–' : m((r) => r.engineCpuMsPerMsg?.[e], 3)} |`).join(''),
+        );
+      }
     }
   }
   return lines.join('\n');

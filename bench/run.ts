@@ -5,7 +5,11 @@
  * Options: --messages 2000 --reps 3 --sizes 5k,50k --concurrency 1,4,16 --only sluice|postfix
  * --no-half-peak --warmup 200 --poll-ms 50 --scanners off|on|off,on (see bench/README.md). With `--scanners
  * off,on` each Sluice run is made twice, without and with a real clamd and rspamd (test/harness/),
- * and a table compares the two.
+ * and a table compares the two. `--stack embedded|distributed|embedded,distributed` runs Sluice on the
+ * embedded default, on the engines of `--cluster-config` (default ops/cluster.example.yaml, the
+ * stack `ops/stack up` starts; each run in a keyspace, index, bucket and topic prefix of its own),
+ * or both, one after the other for each load; a table puts them side by side and the capacity
+ * arithmetic for the seed's load is made from the distributed runs' per-message CPU (bench/capacity.ts).
  * `--suite imap` runs the IMAP bench instead (bench/imap.ts, its own options); `--suite blob` the blob
  * store bench (bench/blob.ts: S3 beside the embedded store); `--suite send` the sending flow beside a Postfix relay
  * (bench/send.ts); `--suite smtp` is the default.
@@ -17,7 +21,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Anchor, ANCHOR_IMAP_PORT, ANCHOR_PIDFILES, ANCHOR_SMTP_PORT } from './anchor.ts';
 import { pacedSend, smtpLoad, type LoadEnv, type LoadSpec } from './load.ts';
-import { halfPeakTable, loadTable, median, scannersTable, type RunRecord } from './report.ts';
+import { halfPeakTable, loadTable, median, scannersTable, stacksTable, type RunRecord, type Server } from './report.ts';
+import { capacityReport } from './capacity.ts';
 import { startClamd, type RunningClamd } from '../test/harness/clamd.ts';
 import { startRspamd, type RunningRspamd } from '../test/harness/rspamd.ts';
 import { BenchSluice, type ServerSide } from './sluice-target.ts';
@@ -50,6 +55,8 @@ const { values: opt } = parseArgs({
     out: { type: 'string', default: join(ROOT, 'bench-results') },
     keep: { type: 'boolean', default: false },
     scanners: { type: 'string', default: 'off' },
+    stack: { type: 'string', default: 'embedded' },
+    'cluster-config': { type: 'string', default: 'ops/cluster.example.yaml' },
   },
 });
 
@@ -64,6 +71,11 @@ const scannerModes = opt.scanners.split(',').map((m) => {
   if (m !== 'off' && m !== 'on') throw new Error(`--scanners: off, on or off,on, not ${opt.scanners}`);
   return m === 'on';
 });
+const stacks = opt.stack.split(',').map((m) => {
+  if (m !== 'embedded' && m !== 'distributed') throw new Error(`--stack: embedded, distributed or embedded,distributed, not ${opt.stack}`);
+  return m;
+});
+if (stacks.includes('distributed') && scannerModes.includes(true)) throw new Error('--stack distributed runs with --scanners off only');
 const drainS = Number(opt['drain-timeout']);
 const env: LoadEnv = { sharedDir: opt.shared, cacheDir: opt['cache-dir'], users: 100, rcptPattern: 'u{n}@bench.test' };
 const SLUICE = { domain: 'bench.test', users: 100, password: 'pw', keep: opt.keep };
@@ -108,9 +120,9 @@ function sluiceFields(server: ServerSide, accepted: number, tStart: number) {
 }
 
 /** A fresh Sluice (with the scanners configured when `scan`), warmed up (not measured), then `body`, then stopped. */
-async function withFreshSluice<T>(size: string, scan: boolean, body: (s: BenchSluice) => Promise<T>): Promise<T> {
+async function withFreshSluice<T>(size: string, scan: boolean, body: (s: BenchSluice) => Promise<T>, distributed = false): Promise<T> {
   const serverEnv: Record<string, string> = scan && scanners ? { SLUICE_SCAN_CLAMD: scanners.clamd.address, SLUICE_SCAN_RSPAMD: scanners.rspamd.url } : {};
-  const s = await BenchSluice.start(SLUICE, serverEnv);
+  const s = await BenchSluice.start({ ...SLUICE, ...(distributed && { configFile: opt['cluster-config'] }) }, serverEnv);
   current = s;
   try {
     const warm = Number(opt.warmup);
@@ -124,9 +136,10 @@ async function withFreshSluice<T>(size: string, scan: boolean, body: (s: BenchSl
   }
 }
 
-async function sluiceLoad(spec: LoadSpec, rep: number, scan: boolean): Promise<RunRecord> {
+async function sluiceLoad(spec: LoadSpec, rep: number, scan: boolean, distributed = false): Promise<RunRecord> {
+  const server: Server = distributed ? 'sluice@engines' : scan ? 'sluice+scan' : 'sluice';
   return withFreshSluice(spec.size, scan, async (s) => {
-    const { load, server } = await s.measure(
+    const { load, server: side } = await s.measure(
       () => smtpLoad(env, s.smtpPort, spec, ['--server-pidfile', s.pidFile], `sluice-${spec.size}-c${spec.concurrency}`).then((r) => ({ ...r, accepted: r.record.accepted })),
       spec.messages,
       pollMs,
@@ -134,14 +147,17 @@ async function sluiceLoad(spec: LoadSpec, rep: number, scan: boolean): Promise<R
     );
     const rec = load.record;
     return {
-      server: scan ? 'sluice+scan' : 'sluice', kind: 'load', ...spec, rep, at: new Date().toISOString(),
+      server, kind: 'load', ...spec, rep, at: new Date().toISOString(),
       accepted: rec.accepted, failed: rec.failed, acceptedPerS: rec.accepted_per_s,
       clientP50Ms: rec.data_latency.p50_ms, clientP99Ms: rec.data_latency.p99_ms,
       machineBusyCores: rec.cpu_send.machine_busy_cores,
-      ...sluiceFields(server, rec.accepted, load.tStart),
-      detail: { smtpLoad: rec, buckets: server.toSearchable.buckets, toSearchableCount: server.toSearchable.count },
+      ...sluiceFields(side, rec.accepted, load.tStart),
+      ...(distributed && rec.accepted > 0 && {
+        engineCpuMsPerMsg: Object.fromEntries(Object.entries(side.engineCpuSeconds).map(([name, cpu]) => [name, (cpu * 1000) / rec.accepted])),
+      }),
+      detail: { smtpLoad: rec, buckets: side.toSearchable.buckets, toSearchableCount: side.toSearchable.count },
     };
-  });
+  }, distributed);
 }
 
 async function postfixLoad(spec: LoadSpec, rep: number): Promise<RunRecord> {
@@ -182,10 +198,39 @@ async function attempt(what: string, spec: LoadSpec, rep: number, id: Pick<RunRe
   }
 }
 
+/** `--stack distributed`: the two stacks side by side, then the capacity arithmetic from the distributed runs' per-message CPU. */
+function distributedSection(): string {
+  const dist = records.filter((r) => r.server === 'sluice@engines' && r.kind === 'load' && r.cpuMsPerMsg !== undefined && r.e2ePerS !== undefined);
+  // The cheapest load per message (the best-amortised concurrency) is the per-core figure a sized cluster runs at.
+  const best = [...dist].sort((a, b) => a.cpuMsPerMsg! - b.cpuMsPerMsg!)[0];
+  const sameLoad = best ? dist.filter((r) => r.size === best.size && r.concurrency === best.concurrency) : [];
+  const engineNames = [...new Set(sameLoad.flatMap((r) => Object.keys(r.engineCpuMsPerMsg ?? {})))];
+  const capacity = best
+    ? capacityReport({
+        sluiceMs: median(sameLoad.map((r) => r.cpuMsPerMsg))!,
+        engineMs: Object.fromEntries(engineNames.map((e) => [e, median(sameLoad.map((r) => r.engineCpuMsPerMsg?.[e]))!])),
+        source: `median of ${sameLoad.length} run(s) of ${best.messages} × ${best.size}, c=${best.concurrency} on the engines`,
+      })
+    : 'No distributed run completed end to end: no capacity figures.';
+  return [
+    '## Sluice on the embedded default and on the engines',
+    '',
+    `Distributed: \`sluice serve --config ${opt['cluster-config']}\` (Kafka, Cassandra, OpenSearch, S3 of \`ops/stack\`; each run in a keyspace, index, bucket and topic prefix of its own). ` +
+      'Engine CPU is each engine process over the same interval (shared engines: other users\' work on them counts too, so these are upper bounds).',
+    '',
+    stacksTable(records, sizes, concurrencies),
+    '',
+    '## Capacity for the seed\'s load (bench/README.md: method)',
+    '',
+    capacity,
+    '',
+  ].join('\n');
+}
+
 async function main(): Promise<void> {
   const facts = [
     `date ${new Date().toISOString()}, nproc ${cpus().length} (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, kernel ${release()}, Node ${process.version}`,
-    `runs: ${messages} messages per run, sizes ${sizes.join(', ')}, concurrency ${concurrencies.join(', ')}, ${reps} repetition(s), interleaved; Sluice warm-up ${opt.warmup} messages per fresh server; /metrics polled every ${pollMs} ms`,
+    `runs: ${messages} messages per run, sizes ${sizes.join(', ')}, concurrency ${concurrencies.join(', ')}, ${reps} repetition(s), interleaved; Sluice warm-up ${opt.warmup} messages per fresh server; /metrics polled every ${pollMs} ms; stack ${stacks.join(', ')}`,
   ];
   const anchor = new Anchor(env.sharedDir, join(opt.out, `anchor-${stamp}.log`));
   if (withPostfix) facts.push(await anchor.up());
@@ -205,15 +250,18 @@ async function main(): Promise<void> {
           const spec = { size, concurrency, messages };
           if (withSluice) {
             for (const scan of scannerModes) {
-              const server = scan ? 'sluice+scan' : 'sluice';
-              await attempt(server, spec, rep, { server, kind: 'load' }, () => sluiceLoad(spec, rep, scan));
+              for (const stack of stacks) {
+                const distributed = stack === 'distributed';
+                const server: Server = distributed ? 'sluice@engines' : scan ? 'sluice+scan' : 'sluice';
+                await attempt(server, spec, rep, { server, kind: 'load' }, () => sluiceLoad(spec, rep, scan, distributed));
+              }
             }
           }
           if (withPostfix) await attempt('postfix+dovecot', spec, rep, { server: 'postfix-dovecot', kind: 'load' }, () => postfixLoad(spec, rep));
         }
       }
     }
-    if (withSluice && scannerModes.includes(false) && !opt['no-half-peak']) {
+    if (withSluice && scannerModes.includes(false) && stacks.includes('embedded') && !opt['no-half-peak']) {
       for (let rep = 1; rep <= reps; rep++) {
         for (const size of sizes) {
           const peaks = concurrencies.map((c) => median(records.filter((r) => r.server === 'sluice' && r.kind === 'load' && r.size === size && r.concurrency === c).map((r) => r.e2ePerS)));
@@ -243,6 +291,7 @@ async function main(): Promise<void> {
     records.some((r) => r.server === 'sluice+scan')
       ? `## Sluice with the scanners off and on\n\nclamd and rspamd configured (\`--scanners on\`): every message is virus-scanned (raw and each attachment) and spam-checked (rspamd /checkv2 plus the built-in checks). CPU is Sluice's process tree only, not the scanners'.\n\n${scannersTable(records, sizes, concurrencies)}\n`
       : '',
+    records.some((r) => r.server === 'sluice@engines') ? distributedSection() : '',
     records.some((r) => r.kind === 'half-peak') ? `## Sluice at half its peak end-to-end rate\n\n${halfPeakTable(records, sizes)}\n` : '',
     `Records: ${jsonlPath}`,
   ].join('\n');

@@ -9,6 +9,9 @@
 #   brokers      127.0.0.1:19092, :19093, :19094  (PLAINTEXT; node ids 1, 2, 3)
 #   controllers  127.0.0.1:19192, :19193, :19194  (the KRaft quorum, static voters)
 #   bootstrap    127.0.0.1:19092 (SLUICE_KAFKA_BROKERS for the connector: the list above)
+#   SLUICE_KAFKA_PORT0, SLUICE_KAFKA_CONTROLLER_PORT0: other first ports (node id N listens on
+#   PORT0 + N − 1), with SLUICE_STACK_STATE a state folder of its own: a second cluster beside
+#   the shared one (test/stack-crash.distributed.test.ts runs its own 3 brokers that way).
 #
 # Jars: $STACK_CACHE/kafka-<version>/lib (kafka_2.13 = the broker, kafka-tools = the admin
 #   commands used for readiness, log4j-slf4j-impl = its logging), via stack_maven_libs.
@@ -23,8 +26,8 @@
 KAFKA_VERSION="${SLUICE_KAFKA_VERSION:-4.1.1}"
 KAFKA_LOG4J_VERSION=2.24.3
 KAFKA_HOST=127.0.0.1
-KAFKA_BROKER_PORT0=19092
-KAFKA_CONTROLLER_PORT0=19192
+KAFKA_BROKER_PORT0="${SLUICE_KAFKA_PORT0:-19092}"
+KAFKA_CONTROLLER_PORT0="${SLUICE_KAFKA_CONTROLLER_PORT0:-19192}"
 
 # shellcheck source=ops/engines/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

@@ -8,7 +8,7 @@ message starts a thread, the others reply to the previous message of the same th
 is told apart. Prints one JSON line per event: {"ack": id, "rcpt": ..., "thread": t} after a
 250, {"fail": id, "error": ...} after an error (the message is then retried until --deadline).
 """
-import argparse, json, smtplib, sys, threading, time, random, email.utils
+import argparse, json, os, smtplib, sys, threading, time, random, email.utils
 
 p = argparse.ArgumentParser()
 p.add_argument('--host', default='127.0.0.1')
@@ -20,6 +20,7 @@ p.add_argument('--per-conn', type=int, default=10, help='messages per SMTP sessi
 p.add_argument('--thread-size', type=int, default=5)
 p.add_argument('--deadline', type=float, default=300, help='seconds before giving up on retries')
 p.add_argument('--size', type=int, default=2000, help='approximate body size in bytes')
+p.add_argument('--stop-file', default=None, help='once this file exists, start no new message (those in a session are finished)')
 args = p.parse_args()
 
 users = args.users.split(',')
@@ -76,6 +77,8 @@ def give_back(ns):
 
 def worker():
     while time.time() - start < args.deadline:
+        if args.stop_file and os.path.exists(args.stop_file):
+            return
         batch = take(args.per_conn)
         if not batch:
             with lock:

@@ -3,7 +3,7 @@
  * index and /metrics, as an operator's tools would.
  */
 import { join } from 'node:path';
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { SqliteMailStore } from '../../connectors/store/sqlite.ts';
 import { SqliteSearchIndex } from '../../connectors/search/sqlite.ts';
@@ -66,10 +66,12 @@ export interface SendEvent {
 }
 
 /** Runs test/clients/smtp_send.py (Python's smtplib) and returns its events. */
-export function pythonSend(args: Record<string, string | number>, onEvent?: (e: SendEvent) => void): Promise<SendEvent[]> {
+/** `onChild`: the client's process, for a test that must stop it when it fails. */
+export function pythonSend(args: Record<string, string | number>, onEvent?: (e: SendEvent) => void, onChild?: (child: ChildProcess) => void): Promise<SendEvent[]> {
   const argv = [join(ROOT, 'test/clients/smtp_send.py'), ...Object.entries(args).flatMap(([k, v]) => [`--${k}`, String(v)])];
   return new Promise((resolve, reject) => {
     const child = spawn('python3', argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    onChild?.(child);
     const events: SendEvent[] = [];
     let buf = '';
     let err = '';

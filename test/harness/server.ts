@@ -120,7 +120,11 @@ export async function startSluice(options: { dataDir: string; smtpPort?: number;
     let out = '';
     // On the distributed engines a first start also makes the keyspace, the index and the topics.
     const startS = process.env.SLUICE_CONFIG || options.args?.includes('--config') ? 180 : 30;
-    const timer = setTimeout(() => rej(new Error(`sluice did not start in ${startS} s:\n${stderr}`)), startS * 1000);
+    // A server that did not start is not left running behind the test.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      rej(new Error(`sluice did not start in ${startS} s:\n${stderr}`));
+    }, startS * 1000);
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /^ready (\{.*\})$/m.exec(out);

@@ -33,7 +33,7 @@ import { OFFSET_OUT_OF_RANGE, fetchFrom } from './fetch.ts';
 import type { PartitionToFetch } from './fetch.ts';
 import { GroupMembership, partitionKey as key } from './membership.ts';
 import type { Generation, MembershipOptions } from './membership.ts';
-import { toMessages } from './producer.ts';
+import { chunkByBytes, toMessages } from './producer.ts';
 import { closeNow, partitionOutOfRange } from './topics.ts';
 import type { TopicDirectory, TopicInfo } from './topics.ts';
 
@@ -222,7 +222,8 @@ export class KafkaConsumer implements Consumer {
     const producer = this.producer;
     const transaction = await producer.beginTransaction();
     try {
-      if (messages.length > 0) await transaction.send({ messages });
+      // One send per run of ≤ 768 KiB: each send's records for a partition form one record batch.
+      for (const chunk of chunkByBytes(messages)) await transaction.send({ messages: chunk });
       if (generation) {
         this.coordinator ??= await this.findCoordinator();
         // The client takes the group from a consumer and each offset from a consumed message.

@@ -45,6 +45,11 @@ export interface FetchLimits {
   readonly maxWaitMs: number;
   readonly maxBytes?: number;
   readonly partitionMaxBytes?: number;
+  /**
+   * Default read_committed. read_uncommitted also returns the records of aborted and open
+   * transactions: only for tests that show what read_committed hides (stack-crash test).
+   */
+  readonly readUncommitted?: boolean;
 }
 
 /**
@@ -67,7 +72,7 @@ export async function fetchFrom(
       maxWaitTime: Math.max(0, Math.floor(limits.maxWaitMs)),
       minBytes: 1,
       maxBytes: limits.maxBytes ?? 8 << 20,
-      isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+      isolationLevel: limits.readUncommitted ? FetchIsolationLevels.READ_UNCOMMITTED : FetchIsolationLevels.READ_COMMITTED,
       topics: [...byTopic].map(([topicId, list]) => ({
         topicId,
         partitions: list.map((p) => ({
@@ -102,7 +107,7 @@ export function decodePartition(asked: PartitionToFetch, part: FetchResponsePart
   const { topic, partition, offset: from } = asked;
   const base = { topic, partition, errorCode: part.errorCode, lastStable: Number(part.lastStableOffset) };
   if (part.errorCode !== 0) return { ...base, records: [], next: from };
-  const aborted = [...part.abortedTransactions].sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : 1));
+  const aborted = [...(part.abortedTransactions ?? [])].sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : 1));
   const abortedProducers = new Set<bigint>();
   const records: LogRecord[] = [];
   let next = from;

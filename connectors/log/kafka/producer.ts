@@ -67,7 +67,38 @@ interface Pending {
 }
 
 /** Kafka refuses a record batch above the topic's max.message.bytes (1 MiB by default). */
-const MAX_REQUEST_BYTES = 768 * 1024;
+export const MAX_REQUEST_BYTES = 768 * 1024;
+
+/** Bytes a message takes in a record batch, roughly (key, value, headers, per-record overhead). */
+export function messageBytes(m: KafkaMessage): number {
+  let headers = 0;
+  for (const [k, v] of m.headers instanceof Map ? m.headers : []) headers += (k?.length ?? 0) + (v?.length ?? 0) + 8;
+  return (m.value?.length ?? 0) + (m.key?.length ?? 0) + headers + 64;
+}
+
+/**
+ * `messages` cut, in order, into runs of at most `maxBytes` each (a message larger than that
+ * alone in its run): the client puts all of one send's messages for a partition into one record
+ * batch, which the broker refuses above max.message.bytes (MESSAGE_TOO_LARGE) — a stage working
+ * off a backlog in batches of 256 records of a few KB each would otherwise be stuck for good.
+ */
+export function chunkByBytes(messages: readonly KafkaMessage[], maxBytes = MAX_REQUEST_BYTES): KafkaMessage[][] {
+  const chunks: KafkaMessage[][] = [];
+  let current: KafkaMessage[] = [];
+  let bytes = 0;
+  for (const m of messages) {
+    const size = messageBytes(m);
+    if (current.length > 0 && bytes + size > maxBytes) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(m);
+    bytes += size;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
 
 export class ProduceQueue {
   private producer: Producer<Buffer, Buffer, Buffer, Buffer> | undefined;
