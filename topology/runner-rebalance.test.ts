@@ -50,7 +50,7 @@ const type = schemaType('MailOutbound');
 function queued(id: string, domain: string): MailOutbound {
   return {
     outboundId: id, ingressId: id, userId: 'alice@sluice.test', mailFrom: 'alice@sluice.test', domain, recipients: [`x@${domain}`],
-    submittedAt: 0, rawBlob: 'a'.repeat(64), size: 1, attempt: 1, notBefore: 0, delayNotified: false, lastResponses: {}, scanned: '',
+    submittedAt: 0, rawBlob: 'a'.repeat(64), size: 1, attempt: 1, notBefore: 0, delayNotified: false, lastResponses: {}, scanned: '', addedHeaders: '',
   };
 }
 

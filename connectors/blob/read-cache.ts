@@ -7,6 +7,7 @@
  * Callers must not modify a Buffer that `get` returns (it is the cached one).
  */
 import type { BlobStore } from './blob.ts';
+import type { EngineHealth } from '../health.ts';
 
 export interface ReadCacheOptions {
   /** Bytes kept at most (default 32 MiB). */
@@ -64,6 +65,10 @@ export class ReadCachedBlobStore implements BlobStore {
       this.bytes -= hit.length;
     }
     await this.inner.delete(id);
+  }
+
+  health(): Promise<EngineHealth> {
+    return this.inner.health();
   }
 
   close(): Promise<void> {

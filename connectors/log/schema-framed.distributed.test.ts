@@ -227,7 +227,7 @@ stages:
 function queued(id: string, notBefore: number): MailOutbound {
   return {
     outboundId: id, ingressId: id, userId: 'alice@sluice.test', mailFrom: 'alice@sluice.test', domain: 'a.test', recipients: ['x@a.test'],
-    submittedAt: 0, rawBlob: 'a'.repeat(64), size: 1, attempt: 1, notBefore, delayNotified: false, lastResponses: {}, scanned: '',
+    submittedAt: 0, rawBlob: 'a'.repeat(64), size: 1, attempt: 1, notBefore, delayNotified: false, lastResponses: {}, scanned: '', addedHeaders: '',
   };
 }
 
