@@ -3,6 +3,9 @@ import { createLogger } from '../logger.ts';
 import { serve } from '../serve.ts';
 import { configFrom, parse, type Command } from './common.ts';
 
+/** How long a stop may take (listeners, stages, engines) before the process exits anyway. */
+const SHUTDOWN_GRACE_MS = 30_000;
+
 export const serveCommand: Command = {
   name: 'serve',
   usage: 'serve [--config FILE] [--data DIR] [--roles ingress,stages,access]',
@@ -21,7 +24,20 @@ export const serveCommand: Command = {
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
     });
+    // A graceful stop that hangs (a broker gone with a request in flight) must not keep the
+    // process: nothing is lost by leaving then, since every effect is committed or replayed.
+    const watchdog = setTimeout(() => {
+      logger.error({ afterMs: SHUTDOWN_GRACE_MS }, 'shutdown took too long: exiting without waiting further');
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS);
+    const again = (signal: string) => {
+      logger.warn({ signal }, 'second stop signal: exiting now');
+      process.exit(1);
+    };
+    process.once('SIGINT', again);
+    process.once('SIGTERM', again);
     await server.close();
+    clearTimeout(watchdog);
     return 0;
   },
 };
