@@ -85,3 +85,26 @@ POM
   fi
   touch "$dir/.done"
 }
+
+# The home of a JDK 17–21 (engines that do not run on newer ones): $1 when given (an override
+# such as SLUICE_OPENSEARCH_JAVA_HOME), else the `java` on PATH if it is one, else a Debian
+# openjdk-17; fails when there is none.
+stack_java_home_17_21() {
+  if [[ -n "${1:-}" ]]; then
+    echo "$1"
+    return 0
+  fi
+  local java major d
+  java="$(command -v java || true)"
+  if [[ -n "$java" ]]; then
+    major="$("$java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')"
+    if [[ "$major" =~ ^[0-9]+$ ]] && ((major >= 17 && major <= 21)); then
+      dirname "$(dirname "$(readlink -f "$java")")"
+      return 0
+    fi
+  fi
+  for d in /usr/lib/jvm/java-17-openjdk-*; do
+    [[ -x "$d/bin/java" ]] && { echo "$d"; return 0; }
+  done
+  return 1
+}

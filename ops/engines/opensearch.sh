@@ -55,25 +55,7 @@ opensearch__half_heap_mb() {
 }
 
 # The JDK the node runs on (see the header); fails when there is none of 17–21.
-opensearch__java_home() {
-  if [[ -n "${SLUICE_OPENSEARCH_JAVA_HOME:-}" ]]; then
-    echo "$SLUICE_OPENSEARCH_JAVA_HOME"
-    return 0
-  fi
-  local java major d
-  java="$(command -v java || true)"
-  if [[ -n "$java" ]]; then
-    major="$("$java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')"
-    if [[ "$major" =~ ^[0-9]+$ ]] && ((major >= 17 && major <= 21)); then
-      dirname "$(dirname "$(readlink -f "$java")")"
-      return 0
-    fi
-  fi
-  for d in /usr/lib/jvm/java-17-openjdk-*; do
-    [[ -x "$d/bin/java" ]] && { echo "$d"; return 0; }
-  done
-  return 1
-}
+opensearch__java_home() { stack_java_home_17_21 "${SLUICE_OPENSEARCH_JAVA_HOME:-}"; }
 
 opensearch_install() {
   OPENSEARCH_JAVA_HOME="$(opensearch__java_home)" \

@@ -41,25 +41,7 @@ REGISTRY_LOG="$REGISTRY_STATE/registry.log"
 REGISTRY_URL="http://$REGISTRY_HOST:$REGISTRY_PORT/apis/ccompat/v7"
 
 # The JDK 17–21 the registry is built with and runs on; fails when there is none.
-registry__java_home() {
-  if [[ -n "${SLUICE_REGISTRY_JAVA_HOME:-}" ]]; then
-    echo "$SLUICE_REGISTRY_JAVA_HOME"
-    return 0
-  fi
-  local java major d
-  java="$(command -v java || true)"
-  if [[ -n "$java" ]]; then
-    major="$("$java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')"
-    if [[ "$major" =~ ^[0-9]+$ ]] && ((major >= 17 && major <= 21)); then
-      dirname "$(dirname "$(readlink -f "$java")")"
-      return 0
-    fi
-  fi
-  for d in /usr/lib/jvm/java-17-openjdk-*; do
-    [[ -x "$d/bin/java" ]] && { echo "$d"; return 0; }
-  done
-  return 1
-}
+registry__java_home() { stack_java_home_17_21 "${SLUICE_REGISTRY_JAVA_HOME:-}"; }
 
 # The runnable jar, once built (the build is keyed by the sources in ops/engines/apicurio/).
 registry__stamp() { cat "$REGISTRY_SRC"/* | sha256sum | cut -c1-12; }
