@@ -54,6 +54,8 @@ export interface MembershipOptions {
 
 /** How long to wait before joining again after the client gave up rejoining. */
 const REJOIN_AFTER_MS = 1_000;
+/** How long a first join keeps trying (a broker restarting, a coordinator moving). */
+const JOIN_DEADLINE_MS = 120_000;
 /** How long `close` waits for LeaveGroup (a JoinGroup in flight holds the connection). */
 const LEAVE_WAIT_MS = 3_000;
 
@@ -104,9 +106,25 @@ export class GroupMembership {
     return this.current;
   }
 
-  /** Joins the group; resolves once the first assignment is known. */
+  /**
+   * Joins the group; resolves once the first assignment is known. A join that fails (the group
+   * coordinator's broker just died, so the client's retries hit a closed port) is tried again
+   * with a fresh client, which finds the new coordinator, until `JOIN_DEADLINE_MS` has passed.
+   */
   async join(): Promise<void> {
-    await this.client.joinGroup({});
+    const deadline = Date.now() + JOIN_DEADLINE_MS;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.client.joinGroup({});
+        return;
+      } catch (err) {
+        if (this.closed || Date.now() >= deadline) throw err;
+        const old = this.client;
+        this.client = this.newClient();
+        old.close(true, () => undefined);
+        await new Promise((resolve) => setTimeout(resolve, Math.min(REJOIN_AFTER_MS * attempt, 5_000)));
+      }
+    }
   }
 
   /** Leaves the group (its partitions move at once, not after the session timeout). */

@@ -9,6 +9,8 @@
  */
 
 const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
+/** Registrations tried when the registry reports a race with another process (409 already exists). */
+const REGISTER_RACE_TRIES = 8;
 
 export type Compatibility = 'BACKWARD' | 'BACKWARD_TRANSITIVE' | 'FORWARD' | 'FORWARD_TRANSITIVE' | 'FULL' | 'FULL_TRANSITIVE' | 'NONE';
 
@@ -64,9 +66,25 @@ export class ConfluentRegistryClient implements SchemaRegistry {
   }
 
   async register(subject: string, schema: string): Promise<number> {
-    const body = (await this.call('POST', `/subjects/${encodeURIComponent(subject)}/versions`, { schema, schemaType: 'AVRO' })) as { id?: unknown };
+    const body = (await this.registerOnce(subject, schema)) as { id?: unknown };
     if (typeof body.id !== 'number') throw new SchemaRegistryError(`registering ${subject}: the answer has no id (${JSON.stringify(body)})`);
     return body.id;
+  }
+
+  /**
+   * Apicurio 2.4 answers 409 "artifact … already exists" to one of two processes registering the
+   * same subject at once (role processes starting together); asked again, it gives the id.
+   */
+  private async registerOnce(subject: string, schema: string): Promise<unknown> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.call('POST', `/subjects/${encodeURIComponent(subject)}/versions`, { schema, schemaType: 'AVRO' });
+      } catch (err) {
+        const race = err instanceof SchemaRegistryError && err.status === 409 && /already exists/i.test(err.message);
+        if (!race || attempt >= REGISTER_RACE_TRIES) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 100 * attempt + Math.random() * 200));
+      }
+    }
   }
 
   async schema(id: number): Promise<string> {
