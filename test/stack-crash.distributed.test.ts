@@ -37,6 +37,7 @@ import { fetchFrom } from '../connectors/log/kafka/fetch.ts';
 import { TopicDirectory, closeNow } from '../connectors/log/kafka/topics.ts';
 import type { LogRecord } from '../connectors/log/log.ts';
 import { schemaType } from '../schemas/registry.ts';
+import { unframe } from '../connectors/log/schemas/confluent-wire.ts';
 import { useEngines } from './harness/use-engines.ts';
 import { engineEnv, openStoreFor } from './harness/engines.ts';
 import { startOwnKafka, type OwnKafka } from './harness/own-kafka.ts';
@@ -266,8 +267,9 @@ describe('crash test on the real stack: 3 brokers, min.insync.replicas 2, kill -
 
       const commandType = schemaType('MailboxCommand');
       const eventType = schemaType('MailboxEvent');
-      const commandId = (r: LogRecord) => (commandType.fromBuffer(r.value) as { commandId: string }).commandId;
-      const eventId = (r: LogRecord) => (eventType.fromBuffer(r.value) as { eventId: string }).eventId;
+      // Raw Kafka bytes carry the registry's frame (engines.schemas kind registry): 0x00 + schema id.
+      const commandId = (r: LogRecord) => (commandType.fromBuffer(unframe(r.value).payload) as { commandId: string }).commandId;
+      const eventId = (r: LogRecord) => (eventType.fromBuffer(unframe(r.value).payload) as { eventId: string }).eventId;
       const idOf: Record<string, ((r: LogRecord) => string) | undefined> = { [`${prefix}mailbox.commands`]: commandId, [`${prefix}mailbox.events`]: eventId };
       const counts = (ids: string[]) => {
         const m = new Map<string, number>();
