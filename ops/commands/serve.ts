@@ -38,6 +38,9 @@ export const serveCommand: Command = {
     process.once('SIGTERM', again);
     await server.close();
     clearTimeout(watchdog);
+    // Everything is closed; a connection a client library still holds (seen with a Kafka broker
+    // gone) must not keep the process alive: it exits when the loop is empty, or 2 s from now.
+    setTimeout(() => process.exit(process.exitCode ?? 0), 2_000).unref();
     return 0;
   },
 };
