@@ -17,6 +17,7 @@ import { PROCESSORS } from '../processors/index.ts';
 import { schemaType } from '../schemas/registry.ts';
 import type { MailOutbound } from '../schemas/types.ts';
 import { openTestResources, type TestResources } from '../processors/test-resources.ts';
+import { outboundRecord } from '../processors/outbound/test-outbound.ts';
 
 const brokers = (process.env.SLUICE_KAFKA_BROKERS ?? '127.0.0.1:19092').split(',').map((b) => b.trim()).filter(Boolean);
 
@@ -49,12 +50,7 @@ stages:
 const type = schemaType('MailOutbound');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function queued(id: string, domain: string): MailOutbound {
-  return {
-    outboundId: id, ingressId: id, userId: 'alice@sluice.test', mailFrom: 'alice@sluice.test', domain, recipients: [`x@${domain}`],
-    submittedAt: 0, rawBlob: 'a'.repeat(64), size: 1, attempt: 1, notBefore: 0, delayNotified: false, lastResponses: {}, scanned: '', addedHeaders: '',
-  };
-}
+const queued = (id: string, domain: string): MailOutbound => outboundRecord(id, domain);
 
 interface Counted extends RunnerMetrics {
   owned: number;

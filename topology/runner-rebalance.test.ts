@@ -18,6 +18,7 @@ import { PROCESSORS } from '../processors/index.ts';
 import { schemaType } from '../schemas/registry.ts';
 import type { MailOutbound } from '../schemas/types.ts';
 import { openTestResources, type TestResources } from '../processors/test-resources.ts';
+import { outboundRecord } from '../processors/outbound/test-outbound.ts';
 
 const YAML = `
 name: rebalance-test
@@ -47,12 +48,7 @@ stages:
 
 const type = schemaType('MailOutbound');
 
-function queued(id: string, domain: string): MailOutbound {
-  return {
-    outboundId: id, ingressId: id, userId: 'alice@sluice.test', mailFrom: 'alice@sluice.test', domain, recipients: [`x@${domain}`],
-    submittedAt: 0, rawBlob: 'a'.repeat(64), size: 1, attempt: 1, notBefore: 0, delayNotified: false, lastResponses: {}, scanned: '', addedHeaders: '',
-  };
-}
+const queued = (id: string, domain: string): MailOutbound => outboundRecord(id, domain);
 
 let dir: string;
 let log: EmbeddedLog;

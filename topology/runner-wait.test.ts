@@ -16,6 +16,7 @@ import { PROCESSORS } from '../processors/index.ts';
 import { schemaType } from '../schemas/registry.ts';
 import type { MailOutbound } from '../schemas/types.ts';
 import { openTestResources, type TestResources } from '../processors/test-resources.ts';
+import { outboundRecord } from '../processors/outbound/test-outbound.ts';
 
 const YAML = `
 name: wait-test
@@ -40,12 +41,7 @@ stages:
 
 const type = schemaType('MailOutbound');
 
-function queued(id: string, domain: string, notBefore: number): MailOutbound {
-  return {
-    outboundId: id, ingressId: id, userId: 'alice@sluice.test', mailFrom: 'alice@sluice.test', domain, recipients: [`x@${domain}`],
-    submittedAt: 0, rawBlob: 'a'.repeat(64), size: 1, attempt: 1, notBefore, delayNotified: false, lastResponses: {}, scanned: '', addedHeaders: '',
-  };
-}
+const queued = (id: string, domain: string, notBefore: number): MailOutbound => outboundRecord(id, domain, notBefore);
 
 /** Two domains in different partitions of 2. */
 function twoDomains(): [string, string] {

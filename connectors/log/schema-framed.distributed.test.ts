@@ -25,6 +25,7 @@ import { openTestResources, type TestResources } from '../../processors/test-res
 import { schemaType } from '../../schemas/registry.ts';
 import type { DeadLetter, MailOutbound } from '../../schemas/types.ts';
 import { PROJECT_ROOT } from '../../ops/config.ts';
+import { outboundRecord } from '../../processors/outbound/test-outbound.ts';
 
 const brokers = (process.env.SLUICE_KAFKA_BROKERS ?? '127.0.0.1:19092').split(',').map((b) => b.trim()).filter(Boolean);
 const registryUrl = process.env.SLUICE_REGISTRY_URL ?? 'http://127.0.0.1:19081/apis/ccompat/v7';
@@ -224,12 +225,7 @@ stages:
     deadLetter: queue.dlq
 `;
 
-function queued(id: string, notBefore: number): MailOutbound {
-  return {
-    outboundId: id, ingressId: id, userId: 'alice@sluice.test', mailFrom: 'alice@sluice.test', domain: 'a.test', recipients: ['x@a.test'],
-    submittedAt: 0, rawBlob: 'a'.repeat(64), size: 1, attempt: 1, notBefore, delayNotified: false, lastResponses: {}, scanned: '', addedHeaders: '',
-  };
-}
+const queued = (id: string, notBefore: number): MailOutbound => outboundRecord(id, 'a.test', notBefore);
 
 /** Calls `read` until it has `n` records (Kafka commits and group joins take a moment). */
 async function poll(read: (max: number, timeoutMs: number) => Promise<LogRecord[]>, n: number): Promise<LogRecord[]> {

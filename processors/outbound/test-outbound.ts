@@ -54,3 +54,14 @@ export async function queuedMail(blobs: BlobStore, over: Partial<MailOutbound> &
     ...over,
   };
 }
+
+/**
+ * A MailOutbound record whose message is nowhere (the runner tests pass it through stages that
+ * do not read the message): one recipient at `domain`, due at `notBefore`.
+ */
+export function outboundRecord(id: string, domain: string, notBefore = 0): MailOutbound {
+  return {
+    outboundId: id, ingressId: id, userId: 'alice@sluice.test', mailFrom: 'alice@sluice.test', domain, recipients: [`x@${domain}`],
+    submittedAt: 0, rawBlob: 'a'.repeat(64), size: 1, attempt: 1, notBefore, delayNotified: false, lastResponses: {}, scanned: '', addedHeaders: '',
+  };
+}
