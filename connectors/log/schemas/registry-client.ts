@@ -41,7 +41,7 @@ export interface SchemaRegistry {
   register(subject: string, schema: string): Promise<number>;
   /** The schema (Avro JSON text) of `id`; SchemaNotFoundError when there is none. */
   schema(id: number): Promise<string>;
-  /** The subjects the registry holds. */
+  /** The subjects the registry holds (Apicurio 2.4 lists at most 999). */
   subjects(): Promise<string[]>;
 }
 
