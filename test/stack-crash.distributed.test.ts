@@ -64,8 +64,8 @@ interface Deployment {
   restartStages(): Promise<void>;
   /** SIGTERM to both; returns the roles of those that had not exited a minute later (then killed). */
   stop(): Promise<string[]>;
-  /** The processes' logs (warnings and errors), for a failure's report; killed stages' logs included. */
-  logs(): string;
+  /** The processes' logs (warnings and errors), for a failure's report; killed stages' logs included (the last `killed` of them when given). */
+  logs(killed?: number): string;
 }
 
 async function deploy(dataDir: string): Promise<Deployment> {
@@ -85,8 +85,12 @@ async function deploy(dataDir: string): Promise<Deployment> {
     async restartStages() {
       stages = await startStages();
     },
-    logs: () =>
-      [`ingress,access:\n${brief(ingress.stderr())}`, ...earlier.map((e, i) => `stages #${i + 1} (killed):\n${brief(e)}`), `stages (last):\n${brief(stages.stderr())}`].join('\n'),
+    logs: (killed = earlier.length) =>
+      [
+        `ingress,access:\n${brief(ingress.stderr())}`,
+        ...earlier.map((e, i) => `stages #${i + 1} (killed):\n${brief(e)}`).slice(earlier.length - Math.min(killed, earlier.length)),
+        `stages (last):\n${brief(stages.stderr())}`,
+      ].join('\n'),
     async stop() {
       // SIGTERM; a process still running a minute later is killed (and named), so a shutdown
       // that hangs cannot hang the test.
@@ -227,10 +231,16 @@ describe('crash test on the real stack: 3 brokers, min.insync.replicas 2, kill -
         const brokerBack = sleep(between(2_000, 8_000)).then(() => own.restart());
         brokerBack.catch(() => undefined); // awaited below; not an unhandled rejection if the round fails before
         await d.restartStages();
+        const restartedAt = Date.now();
         // Again while the new stages process works off the backlog the ingress kept taking: big
         // batches, one transaction after another, so this kill most likely lands between a
         // transaction's produce and its commit.
-        await waitFor('stages at work', async () => metricSum(await metricsOf(d.stages().httpPort), 'sluice_stage_records_total') > 0, 180_000, 100);
+        await waitFor('stages at work', async () => metricSum(await metricsOf(d.stages().httpPort), 'sluice_stage_records_total') > 0, 180_000, 100).catch((err: Error) => {
+          const child = d.stages().child;
+          const state = child.exitCode === null && child.signalCode === null ? 'still running' : `exited (${child.exitCode ?? child.signalCode})`;
+          throw new Error(`${err.message} (round ${round}; the stages process ${state}); the processes' logs:\n${d.logs(2)}`);
+        });
+        const atWorkS = (Date.now() - restartedAt) / 1000;
         const again = between(0, 1_000);
         await sleep(again);
         await d.killStages();
@@ -238,7 +248,7 @@ describe('crash test on the real stack: 3 brokers, min.insync.replicas 2, kill -
         await brokerBack;
         rounds.push(
           `round ${round}: ${brokerFirst ? `broker ${broker}, ${gap.toFixed(0)} ms later the stages` : `the stages, ${gap.toFixed(0)} ms later broker ${broker}`} ` +
-            `(at ${ackedAtKill} acked), the restarted stages again ${again.toFixed(0)} ms into their catch-up; all back after ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+            `(at ${ackedAtKill} acked), the restarted stages at work ${atWorkS.toFixed(1)} s after their start and killed again ${again.toFixed(0)} ms later; all back after ${((Date.now() - t0) / 1000).toFixed(1)} s`,
         );
       }
       await sleep(3_000);

@@ -37,6 +37,7 @@ import type { Connection } from '@platformatic/kafka';
 import type { Consumer, Log, LogRecord, PartitionLag, ProduceRecord, RecordPosition, TopicSpec } from './log.ts';
 import { randomUUID } from 'node:crypto';
 import { checkHealth, type EngineHealth } from '../health.ts';
+import './kafka/pool-guard.ts'; // before any client: a broker gone from the metadata must not crash the process
 import { KafkaConsumer } from './kafka/consumer.ts';
 import type { KafkaConsumerParts } from './kafka/consumer.ts';
 import { DEFAULT_GROUP_TIMINGS } from './kafka/membership.ts';
