@@ -116,7 +116,7 @@ describe('WalCommitter', () => {
 
   it('refuses a database that is not in WAL mode, and a write inside another transaction', () => {
     const plain = new Database(path.join(dir, 'plain.db'));
-    expect(() => new WalCommitter(plain)).toThrow(/WAL/);
+    expect(() => new WalCommitter(plain)).toThrow(/WAL database/);
     plain.close();
     const committer = new WalCommitter(db);
     db.exec('BEGIN');

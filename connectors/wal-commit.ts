@@ -26,69 +26,31 @@ import type Database from 'better-sqlite3';
 /** fsyncs one file (by default `fdatasync` of a handle kept open). Replaceable in tests. */
 export type FileSync = (path: string) => Promise<void>;
 
-export class WalCommitter {
-  private readonly walPath: string;
-  private readonly normal: Database.Statement;
-  private readonly full: Database.Statement;
+/**
+ * fsyncs one WAL file on libuv's thread pool; calls made while an fsync runs share the next one,
+ * which starts when it ends (so each caller's fsync began after its call: after its commit).
+ */
+export class WalSyncer {
   private readonly syncFile: FileSync;
   private handle: fs.FileHandle | undefined;
   private dirSynced = false;
   /** The fsync running now, if any. */
   private running: Promise<void> | undefined;
-  /** The fsync that starts when `running` ends, shared by every commit made meanwhile. */
+  /** The fsync that starts when `running` ends, shared by every call made meanwhile. */
   private queued: Promise<void> | undefined;
-  private closed = false;
-  private counts = { commits: 0, syncs: 0 };
+  private count = 0;
 
   constructor(
-    private readonly db: Database.Database,
-    options: { syncFile?: FileSync } = {},
+    private readonly walPath: string,
+    syncFile?: FileSync,
   ) {
-    const mode = db.pragma('journal_mode', { simple: true });
-    if (mode !== 'wal') throw new Error(`WalCommitter needs a WAL database, ${db.name} is in ${String(mode)} mode`);
-    this.walPath = `${db.name}-wal`;
-    this.normal = db.prepare('PRAGMA synchronous = NORMAL');
-    this.full = db.prepare('PRAGMA synchronous = FULL');
-    this.syncFile = options.syncFile ?? ((path) => this.datasync(path));
+    this.syncFile = syncFile ?? ((path) => this.datasync(path));
   }
 
-  /**
-   * Runs `body` in one BEGIN IMMEDIATE transaction and resolves with its value once the commit is
-   * on disk (rejects if the body throws — nothing is written — or if the fsync fails).
-   */
-  async write<T>(body: () => T): Promise<T> {
-    if (this.closed) throw new Error(`${this.db.name}: closed`);
-    if (this.db.inTransaction) throw new Error(`${this.db.name}: WalCommitter.write inside another transaction`);
-    this.normal.run();
-    let value: T;
-    try {
-      value = this.db.transaction(body).immediate();
-    } finally {
-      this.full.run();
-    }
-    this.counts.commits++;
-    await this.synced();
-    return value;
-  }
-
-  /** Commits and fsyncs so far (for tests). */
-  stats(): { commits: number; syncs: number } {
-    return { ...this.counts };
-  }
-
-  /** Waits for the fsyncs under way, then closes the WAL handle (call before closing the database). */
-  async close(): Promise<void> {
-    this.closed = true;
-    await this.queued?.catch(() => undefined);
-    await this.running?.catch(() => undefined);
-    await this.handle?.close();
-    this.handle = undefined;
-  }
-
-  /** A promise of an fsync that starts after the commit just made. */
-  private synced(): Promise<void> {
+  /** Resolves once an fsync that started after this call has ended. */
+  sync(): Promise<void> {
     if (this.running === undefined) return this.start();
-    // The running fsync may have started before this commit's frames were written: the next one.
+    // The running fsync may have started before the caller's frames were written: the next one.
     this.queued ??= this.running.then(noop, noop).then(() => {
       this.queued = undefined;
       return this.start();
@@ -96,12 +58,25 @@ export class WalCommitter {
     return this.queued;
   }
 
+  /** fsyncs started so far (for tests and stats). */
+  get syncs(): number {
+    return this.count;
+  }
+
+  /** Waits for the fsyncs under way, then closes the WAL handle. */
+  async close(): Promise<void> {
+    await this.queued?.catch(noop);
+    await this.running?.catch(noop);
+    await this.handle?.close();
+    this.handle = undefined;
+  }
+
   private start(): Promise<void> {
     const run = this.syncFile(this.walPath).finally(() => {
       if (this.running === run) this.running = undefined;
     });
     this.running = run;
-    this.counts.syncs++;
+    this.count++;
     return run;
   }
 
@@ -123,6 +98,60 @@ export class WalCommitter {
       }
       this.dirSynced = true;
     }
+  }
+}
+
+/** The `-wal` file of a database in WAL mode (throws for any other journal mode). */
+export function walPathOf(db: Database.Database): string {
+  const mode = db.pragma('journal_mode', { simple: true });
+  if (mode !== 'wal') throw new Error(`an fsync off the event loop needs a WAL database, ${db.name} is in ${String(mode)} mode`);
+  return `${db.name}-wal`;
+}
+
+export class WalCommitter {
+  private readonly normal: Database.Statement;
+  private readonly full: Database.Statement;
+  private readonly syncer: WalSyncer;
+  private closed = false;
+  private commits = 0;
+
+  constructor(
+    private readonly db: Database.Database,
+    options: { syncFile?: FileSync } = {},
+  ) {
+    this.syncer = new WalSyncer(walPathOf(db), options.syncFile);
+    this.normal = db.prepare('PRAGMA synchronous = NORMAL');
+    this.full = db.prepare('PRAGMA synchronous = FULL');
+  }
+
+  /**
+   * Runs `body` in one BEGIN IMMEDIATE transaction and resolves with its value once the commit is
+   * on disk (rejects if the body throws — nothing is written — or if the fsync fails).
+   */
+  async write<T>(body: () => T): Promise<T> {
+    if (this.closed) throw new Error(`${this.db.name}: closed`);
+    if (this.db.inTransaction) throw new Error(`${this.db.name}: WalCommitter.write inside another transaction`);
+    this.normal.run();
+    let value: T;
+    try {
+      value = this.db.transaction(body).immediate();
+    } finally {
+      this.full.run();
+    }
+    this.commits++;
+    await this.syncer.sync();
+    return value;
+  }
+
+  /** Commits and fsyncs so far (for tests). */
+  stats(): { commits: number; syncs: number } {
+    return { commits: this.commits, syncs: this.syncer.syncs };
+  }
+
+  /** Waits for the fsyncs under way, then closes the WAL handle (call before closing the database). */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.syncer.close();
   }
 }
 
