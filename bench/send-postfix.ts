@@ -46,11 +46,17 @@ export async function ensurePostfix(): Promise<string> {
   return sh('postconf', ['-d', '-h', 'mail_version']).trim();
 }
 
+/**
+ * The public smtpd listener of /etc/postfix/master.cf: Debian's `smtp inet … smtpd`, or the line
+ * the Postfix + Dovecot anchor's setup.sh installs in its place (`127.0.0.1:2525 inet … smtpd`).
+ */
+const SMTPD_LISTENER = /^(?:smtp|[^\s#]+:\d+)\s+inet\s.*\ssmtpd\s*$/;
+
 /** Debian's master.cf with our smtpd listener and no chroot (nothing is copied into a jail). */
-function masterCf(listen: string): string {
-  return readFileSync('/etc/postfix/master.cf', 'utf8')
+export function masterCf(listen: string, system = readFileSync('/etc/postfix/master.cf', 'utf8')): string {
+  return system
     .split('\n')
-    .map((line) => (/^smtp\s+inet\s/.test(line) ? `${listen} inet n - n - - smtpd` : line.replace(/^(\S+\s+(?:unix|unix-dgram|inet|fifo|pass)\s+[-yn]\s+[-yn]\s+)y(\s)/, '$1n$2')))
+    .map((line) => (SMTPD_LISTENER.test(line) ? `${listen} inet n - n - - smtpd` : line.replace(/^(\S+\s+(?:unix|unix-dgram|inet|fifo|pass)\s+[-yn]\s+[-yn]\s+)y(\s)/, '$1n$2')))
     .join('\n');
 }
 

@@ -12,7 +12,7 @@ import type { BlobStore } from '../connectors/blob/blob.ts';
 import type { MailStore } from '../connectors/store/store.ts';
 import type { SearchIndex } from '../connectors/search/search.ts';
 import { InProcessPushBus, type PushBus } from '../connectors/push/push.ts';
-import { openBlobStore, openLog, openMailStore, openSearchIndex } from './open-engines.ts';
+import { openBlobStore, openLog, openMailStore, openSearchIndex, type OpenLogOptions } from './open-engines.ts';
 import { loadTopologies } from '../topology/loader.ts';
 import type { Topology } from '../topology/model.ts';
 import { PROCESSORS } from '../processors/index.ts';
@@ -42,11 +42,15 @@ export function openStore(config: Readonly<Config>): Promise<MailStore> {
   return openMailStore(config);
 }
 
-/** Opens every engine (in parallel); if one fails, closes those that opened and throws its error. */
-export async function openApp(config: Readonly<Config>, logger: Logger): Promise<App> {
+/**
+ * Opens every engine (in parallel); if one fails, closes those that opened and throws its error.
+ * `options.logSyncOnPool`: the embedded log fsyncs appends off this thread (`EmbeddedLogOptions.syncOnPool`)
+ * — for the pipeline thread, which makes every append of the server and runs its stages.
+ */
+export async function openApp(config: Readonly<Config>, logger: Logger, options: OpenLogOptions = {}): Promise<App> {
   const topologies = loadTopologies(config.topology.dir, PROCESSORS);
   mkdirSync(config.dataDir, { recursive: true });
-  const opened = await Promise.allSettled([openLog(config, topologies), openBlobStore(config), openMailStore(config), openSearchIndex(config)] as const);
+  const opened = await Promise.allSettled([openLog(config, topologies, options), openBlobStore(config), openMailStore(config), openSearchIndex(config)] as const);
   const failed = opened.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
   if (failed.length > 0) {
     for (const o of opened) if (o.status === 'fulfilled') await o.value.close().catch(() => undefined);

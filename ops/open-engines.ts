@@ -149,8 +149,8 @@ export function topicSchemas(topologies: readonly Topology[]): Map<string, AvroT
  * The log of `engines.log`; with `engines.schemas` kind `registry`, its values framed with their
  * schema's registry id (every topic of `topologies` registered first: `schema-framed.ts`).
  */
-export async function openLog(config: Readonly<Config>, topologies: readonly Topology[]): Promise<Log> {
-  const log = await openPlainLog(config);
+export async function openLog(config: Readonly<Config>, topologies: readonly Topology[], options: OpenLogOptions = {}): Promise<Log> {
+  const log = await openPlainLog(config, options);
   const schemas = config.engines.schemas;
   if (schemas.kind === 'none') return log;
   const subjectPrefix = config.engines.log.kind === 'kafka' ? config.engines.log.topicPrefix : '';
@@ -166,12 +166,17 @@ export async function openLog(config: Readonly<Config>, topologies: readonly Top
   }
 }
 
-function openPlainLog(config: Readonly<Config>): Promise<Log> {
+export interface OpenLogOptions {
+  /** The embedded log fsyncs appends on libuv's thread pool, hiding them from its readers until then (`EmbeddedLogOptions.syncOnPool`). */
+  readonly logSyncOnPool?: boolean;
+}
+
+function openPlainLog(config: Readonly<Config>, options: OpenLogOptions): Promise<Log> {
   const engine = config.engines.log;
   switch (engine.kind) {
     case 'embedded':
       mkdirSync(config.dataDir, { recursive: true });
-      return Promise.resolve(new EmbeddedLog({ path: join(config.dataDir, 'log.db') }));
+      return Promise.resolve(new EmbeddedLog({ path: join(config.dataDir, 'log.db'), syncOnPool: options.logSyncOnPool }));
     case 'kafka':
       return opening('log', 'kafka', `${engine.brokers.join(',')}${engine.topicPrefix ? ` (topic prefix ${engine.topicPrefix})` : ''}`, async () => {
         const { KafkaLog } = await import('../connectors/log/kafka.ts');

@@ -22,7 +22,10 @@ const logger = createLogger({ level: config.log.level, name: 'sluice-pipeline' }
 const failed = (err: unknown): void => send({ failed: err instanceof Error ? (err.stack ?? err.message) : String(err) });
 // An engine that does not answer: the main thread reports it (its own openApp fails first,
 // unless the engine went away in between); with its port closed this thread ends.
-const opened = await openApp(config, logger).catch((err: unknown) => {
+// This thread makes every append of the process (the main thread's through `produce` messages)
+// and runs every consumer of the log: its appends are fsynced off the thread, and its consumers
+// see them once durable (EmbeddedLogOptions.syncOnPool).
+const opened = await openApp(config, logger, { logSyncOnPool: true }).catch((err: unknown) => {
   failed(err);
   port.close();
   return null;

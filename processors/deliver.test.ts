@@ -46,7 +46,7 @@ afterEach(async () => {
 
 /** An SMTP server on 127.0.0.1:port; `rcpt` decides each recipient's reply. */
 async function remote(
-  options: { rcpt?: (address: string) => string | null; onData?: () => Promise<void>; plain?: boolean; dropAtMail?: number } = {},
+  options: { rcpt?: (address: string) => string | null; onData?: () => Promise<void>; plain?: boolean; dropAtMail?: number; greeting?: string } = {},
 ): Promise<{ got: string[]; maxConcurrent: () => number; connections: () => number; drop: () => void; secure: boolean[]; helo: string[] }> {
   const got: string[] = [];
   let connections = 0;
@@ -64,7 +64,11 @@ async function remote(
       connections++;
       open++;
       max = Math.max(max, open);
-      cb();
+      if (!options.greeting) return cb();
+      // The server turns the session away in its greeting (e.g. 421, RFC 5321 §3.1).
+      const err = new Error(options.greeting.slice(4)) as Error & { responseCode: number };
+      err.responseCode = Number(options.greeting.slice(0, 3));
+      cb(err);
     },
     onClose() {
       open--;
@@ -224,9 +228,9 @@ describe('deliver stage', () => {
     expect(server.maxConcurrent()).toBe(2);
   });
 
-  it('a batch\'s messages to one domain go over one SMTP session, one after the other, and the session serves the next batch', async () => {
+  it('one connection per domain: a batch\'s messages go over one SMTP session, one after the other, and the session serves the next batch', async () => {
     const server = await remote();
-    const s = stage();
+    const s = stage({}, 1);
     const batch = (from: number, n: number) =>
       Promise.all(Array.from({ length: n }, async (_, j) => inputRecord('x', 'up.test', await queuedMail(res.blobs, { domain: 'up.test', outboundId: `ing-${from + j}:up.test`, recipients: [`r${from + j}@up.test`] }), from + j)));
     const first = await s.processBatch!(await batch(1, 6));
@@ -239,9 +243,39 @@ describe('deliver stage', () => {
     expect(server.connections()).toBe(1);
   });
 
+  it('a batch\'s messages to one domain are spread over connectionsPerDomain sessions, each delivered once, the sessions kept for the next batch', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const server = await remote({ onData: () => gate });
+    const s = stage({}, 3);
+    const batch = (from: number, n: number) =>
+      Promise.all(Array.from({ length: n }, async (_, j) => inputRecord('x', 'up.test', await queuedMail(res.blobs, { domain: 'up.test', outboundId: `ing-${from + j}:up.test`, recipients: [`r${from + j}@up.test`] }), from + j)));
+    const first = s.processBatch!(await batch(1, 7));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(server.got).toHaveLength(3); // three at the remote at once, each waiting for its 250
+    release();
+    expect((await first).map((o) => results(o)[0].status)).toEqual(Array(7).fill('delivered'));
+    expect([...server.got].sort()).toEqual(Array.from({ length: 7 }, (_, j) => `r${j + 1}@up.test`).sort());
+    expect(server.maxConcurrent()).toBe(3);
+    expect(server.connections()).toBe(3);
+    await s.processBatch!(await batch(8, 2)); // the idle sessions serve the next batch
+    expect(server.got).toHaveLength(9);
+    expect(server.connections()).toBe(3);
+  });
+
+  it('a domain whose server turns sessions away: each lane asks once at most, the batch\'s other messages get the same reply', async () => {
+    const server = await remote({ greeting: '421 4.3.2 busy, try later' });
+    const s = stage({}, 2);
+    const records = await Promise.all([1, 2, 3, 4, 5, 6].map(async (i) => inputRecord('x', 'up.test', await queuedMail(res.blobs, { domain: 'up.test', outboundId: `ing-${i}:up.test`, recipients: [`r${i}@up.test`] }), i)));
+    const outs = await s.processBatch!(records);
+    expect(outs.map((o) => results(o)[0].status)).toEqual(Array(6).fill('deferred'));
+    expect(outs.map((o) => results(o)[0].code)).toEqual(Array(6).fill(421));
+    expect(server.connections()).toBeLessThanOrEqual(2);
+  });
+
   it('a session dropped at the 3rd of 5 messages: the 3rd is retried, the others delivered — each recipient once', async () => {
     const server = await remote({ dropAtMail: 3 });
-    const s = stage();
+    const s = stage({}, 1);
     const records = await Promise.all([1, 2, 3, 4, 5].map(async (i) => inputRecord('x', 'up.test', await queuedMail(res.blobs, { domain: 'up.test', outboundId: `ing-${i}:up.test`, recipients: [`r${i}@up.test`] }), i)));
     const outs = await s.processBatch!(records);
     expect(outs.map((o) => results(o)[0].status)).toEqual(['delivered', 'delivered', 'deferred', 'delivered', 'delivered']);

@@ -9,12 +9,16 @@
  * 2. How: one SMTP transaction (opportunistic STARTTLS, PIPELINING) through connectors/smtp-client,
  *    at most `outbound.connectionsPerDomain` at once per destination; a host that cannot be
  *    reached or refuses the session passes to the next one. A batch's messages to one
- *    destination go one after the other in one connection slot, over one SMTP session that the
- *    client keeps open between them and for `outbound.idleTimeout` after (RSET before each
- *    next transaction, RFC 5321 §4.1.1.5). A session that breaks mid-way costs only the
- *    transaction it was in (deferred, like any lost connection; at-most-once resend if the
- *    break came after the final dot); the next message opens a new session. When no host took
- *    the session, the rest of that destination's messages in the batch get the same reply.
+ *    destination are taken in turn by up to `outbound.connectionsPerDomain` lanes, each in one
+ *    connection slot and each sending its messages one after the other over one SMTP session
+ *    that the client keeps open between them and for `outbound.idleTimeout` after (RSET before
+ *    each next transaction, RFC 5321 §4.1.1.5) — as Postfix's parallel deliveries over its
+ *    connection cache: the remote's per-message time (its queue file's fsync before the 250)
+ *    is then paid by several sessions at once, not one message after another. A session that
+ *    breaks mid-way costs only the transaction it was in (deferred, like any lost connection;
+ *    at-most-once resend if the break came after the final dot); that lane's next message opens
+ *    a new session. When no host took the session, the rest of that destination's messages in
+ *    the batch get the same reply.
  * 3. What then, per recipient (RFC 5321 §4.2.1): 2yz delivered; 5yz failed — a failure DSN
  *    (RFC 3464) to the sender's INBOX; 4yz, a timeout, a refused connection: deferred — the
  *    recipients go on one record to retry topic N (attempt N, `notBefore` from
@@ -230,9 +234,10 @@ export const deliverProcessor: ProcessorDefinition<DeliverConfig, MailOutbound, 
     }
 
     async function deliverAll(records: readonly { key: string; value: MailOutbound }[]): Promise<Output[][]> {
-      // The batch's messages to one destination go one after the other in one connection slot,
-      // so they share one SMTP session (the client reuses it, RSET between transactions);
-      // destinations in parallel.
+      // The batch's messages to one destination are taken in turn by up to connectionsPerDomain
+      // lanes; a lane holds one connection slot and sends its messages one after the other, so
+      // they share its SMTP session (the client reuses it, RSET between transactions).
+      // Destinations in parallel.
       const byDestination = new Map<string, number[]>();
       records.forEach((r, i) => {
         const destination = out!.policy.relay ?? r.value.domain.toLowerCase();
@@ -240,14 +245,21 @@ export const deliverProcessor: ProcessorDefinition<DeliverConfig, MailOutbound, 
       });
       const attempts: Attempt[] = new Array<Attempt>(records.length);
       await Promise.all(
-        [...byDestination].map(([destination, indexes]) =>
-          out!.limiter.run(destination, async () => {
-            let targets: ReturnType<typeof targetsFor> | undefined;
-            const where = () => (targets ??= targetsFor(out!, records[indexes[0]].value.domain));
-            let previous: Attempt | undefined;
-            for (const i of indexes) previous = attempts[i] = await tryOnce(records[i].value, where, previous);
-          }),
-        ),
+        [...byDestination].flatMap(([destination, indexes]) => {
+          let targets: ReturnType<typeof targetsFor> | undefined;
+          const where = () => (targets ??= targetsFor(out!, records[indexes[0]].value.domain));
+          const next = [...indexes];
+          /** Set once an attempt found no host that takes the session: the others get its reply. */
+          let unreachable: Attempt | undefined;
+          const lane = () =>
+            out!.limiter.run(destination, async () => {
+              for (let i = next.shift(); i !== undefined; i = next.shift()) {
+                const done = (attempts[i] = await tryOnce(records[i].value, where, unreachable));
+                if (done.unreachable) unreachable = done;
+              }
+            });
+          return Array.from({ length: Math.min(out!.limiter.limit, indexes.length) }, lane);
+        }),
       );
       try {
         return await Promise.all(records.map((r, i) => outcome(config, resources, out!, r.key, r.value, attempts[i])));

@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runLogConformance } from './conformance.ts';
 import { EmbeddedLog } from './embedded.ts';
 import type { LogRecord, ProduceRecord, RecordPosition } from './log.ts';
+import type { FileSync } from '../wal-commit.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 
@@ -14,14 +15,15 @@ function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-'));
 }
 
-runLogConformance('embedded', async () => {
+for (const syncOnPool of [false, true]) {
+runLogConformance(syncOnPool ? 'embedded, fsync on the thread pool' : 'embedded', async () => {
   const dir = tempDir();
   const file = path.join(dir, 'log.db');
-  const opened = [new EmbeddedLog({ path: file })];
+  const opened = [new EmbeddedLog({ path: file, syncOnPool })];
   return {
     log: opened[0],
     reopen: async () => {
-      const log = new EmbeddedLog({ path: file });
+      const log = new EmbeddedLog({ path: file, syncOnPool });
       opened.push(log);
       return log;
     },
@@ -31,6 +33,7 @@ runLogConformance('embedded', async () => {
     },
   };
 });
+}
 
 function rec(topic: string, key: string, value: string | Buffer, extra: Partial<ProduceRecord> = {}): ProduceRecord {
   return { topic, key, value: typeof value === 'string' ? Buffer.from(value) : value, ...extra };
@@ -42,8 +45,8 @@ describe('EmbeddedLog', () => {
   let dir: string;
   let file: string;
   const logs: EmbeddedLog[] = [];
-  const open = (lingerMs?: number, lockSpinMs?: number): EmbeddedLog => {
-    const log = new EmbeddedLog({ path: file, lingerMs, lockSpinMs });
+  const open = (lingerMs?: number, lockSpinMs?: number, syncOnPool?: boolean, syncFile?: FileSync): EmbeddedLog => {
+    const log = new EmbeddedLog({ path: file, lingerMs, lockSpinMs, syncOnPool, syncFile });
     logs.push(log);
     return log;
   };
@@ -111,6 +114,80 @@ describe('EmbeddedLog', () => {
     before = durable();
     await log.produce([rec('in', 'k', 'd')]);
     expect(durable() - before).toBe(1);
+  });
+
+  it('syncOnPool: a produce settles after the WAL fsync on the pool; until then its records are hidden from this instance, not its consumer commits', async () => {
+    const syncs: (() => void)[] = [];
+    const gate: FileSync = () => new Promise<void>((release) => syncs.push(release));
+    const log = open(undefined, undefined, true, gate);
+    await log.ensureTopics([{ name: 'in', partitions: 1 }, { name: 'out', partitions: 1 }]);
+    const first = log.produce([rec('in', 'k', 'a')]);
+    await sleep(10);
+    expect(syncs).toHaveLength(1);
+    let settled = false;
+    void first.then(() => (settled = true));
+    await sleep(10);
+    expect(settled).toBe(false); // not durable: no 250 yet
+    // Committed in the file (another connection sees it), hidden from this instance's readers.
+    const other = new Database(file, { readonly: true });
+    expect(other.prepare("SELECT count(*) FROM records WHERE topic = 'in'").pluck().get()).toBe(1);
+    other.close();
+    const consumer = await log.consumer('g', ['in']);
+    expect(await consumer.poll(10, 50)).toEqual([]);
+    expect(await log.endOffsets('in')).toEqual([0]);
+    expect(await log.read('in', 0, 0, 10)).toEqual([]);
+    const durableBefore = log.stats().durableTransactions;
+    // The fsync ends: the produce settles, a waiting poll wakes and gets the record.
+    const polled = consumer.poll(10, 5000);
+    syncs[0]();
+    expect(await first).toEqual([{ topic: 'in', partition: 0, offset: 0 }]);
+    const [a] = await polled;
+    expect(a.value.toString()).toBe('a');
+    expect(log.stats().durableTransactions - durableBefore).toBe(1);
+    // A consumer commit sharing its transaction with a produce settles at once; the produce later.
+    const order: string[] = [];
+    const committing = consumer.commit([rec('out', 'k', 'a-out')], [{ topic: 'in', partition: 0, offset: 1 }]).then(() => order.push('commit'));
+    const producing = log.produce([rec('in', 'k', 'b')]).then(() => order.push('produce'));
+    await committing;
+    await sleep(10);
+    expect(order).toEqual(['commit']);
+    expect((await log.read('out', 0, 0, 10)).map((r) => r.value.toString())).toEqual(['a-out']);
+    expect(await log.endOffsets('in')).toEqual([1]);
+    syncs[1]();
+    await producing;
+    expect(order).toEqual(['commit', 'produce']);
+    expect(await log.endOffsets('in')).toEqual([2]);
+  });
+
+  it('syncOnPool: appends made during a running fsync share the next one, and each partition shows up to its first record not yet durable', async () => {
+    const syncs: (() => void)[] = [];
+    const log = open(undefined, undefined, true, () => new Promise<void>((release) => syncs.push(release)));
+    await log.ensureTopics([{ name: 't', partitions: 2 }]);
+    const p0 = (v: string) => rec('t', 'k', v, { partition: 0 });
+    const first = log.produce([p0('a')]);
+    await sleep(5);
+    const second = log.produce([p0('b'), rec('t', 'k', 'x', { partition: 1 })]);
+    await sleep(5);
+    const third = log.produce([p0('c')]);
+    await sleep(5);
+    expect(syncs).toHaveLength(1); // the second and third wait for the first fsync to end
+    expect(await log.endOffsets('t')).toEqual([0, 0]);
+    syncs[0]();
+    await first;
+    await sleep(5);
+    expect(syncs).toHaveLength(2);
+    expect(await log.endOffsets('t')).toEqual([1, 0]);
+    syncs[1]();
+    await Promise.all([second, third]);
+    expect(await log.endOffsets('t')).toEqual([3, 1]);
+    expect((await log.read('t', 0, 0, 10)).map((r) => r.value.toString())).toEqual(['a', 'b', 'c']);
+  });
+
+  it('syncOnPool: a failed fsync rejects the produce (the client retries), and the records it committed are shown all the same', async () => {
+    const log = open(undefined, undefined, true, () => Promise.reject(new Error('EIO')));
+    await log.ensureTopics([{ name: 't', partitions: 1 }]);
+    await expect(log.produce([rec('t', 'k', 'a')])).rejects.toThrow('EIO');
+    expect(await log.endOffsets('t')).toEqual([1]);
   });
 
   it('lingerMs gathers calls from several ticks into one transaction', async () => {
@@ -271,13 +348,16 @@ describe('EmbeddedLog', () => {
     expect((await log.read('t', 0, 0, 10)).map((r) => r.value.toString())).toEqual(['queued']);
   });
 
-  it('survives SIGKILL of a producing process; a second process appends and reads alongside it', async () => {
+  it.each([
+    ['', false],
+    [', fsyncs on the thread pool', true],
+  ])('survives SIGKILL of a producing process%s; a second process appends and reads alongside it', async (_, syncOnPool) => {
     // This process opens the same file while the child produces: a real second writer and reader.
-    const parent = open();
+    const parent = open(undefined, undefined, syncOnPool);
     await parent.ensureTopics([{ name: 'crash', partitions: 3 }]);
     const watcher = await parent.consumer('watch', ['crash']);
     const script = path.join(import.meta.dirname, 'embedded', 'crash-producer.ts');
-    const child = spawn(process.execPath, ['--import', 'tsx', script, file], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', script, file, ...(syncOnPool ? ['--sync-on-pool'] : [])], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));

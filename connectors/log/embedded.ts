@@ -13,6 +13,15 @@
  * is in such a commit, and it spares one fsync per stage per batch — e.g. on the path of an IMAP
  * STORE, whose answer waits for the command's append and the store's write, not the events' commit.
  *
+ * `syncOnPool` (the server's pipeline thread, which makes every append of its process): a
+ * transaction holding a `produce()` is committed without SQLite's fsync and the WAL is fsynced on
+ * libuv's thread pool instead (`WalSyncer`; appends committed during that fsync share the next
+ * one); the produce promises settle after it, as with FULL — the thread meanwhile runs the
+ * stages instead of waiting for the disk. Until that fsync ends, the appended records are hidden
+ * from this instance's consumers, reads and end offsets (each partition ends, for them, before
+ * the first record not yet durable), so no stage acts on a record a power cut could still take
+ * back; consumer commits in the same transaction settle at once, as they do without a produce.
+ *
  * Group commit: `produce()` and `Consumer.commit()` calls made within `lingerMs` (0 = until the
  * next `setImmediate`) are queued and written in one BEGIN IMMEDIATE transaction — one fsync
  * for all of them; each promise settles after that commit. End offsets are cached in memory so
@@ -30,11 +39,12 @@ import type {
   TopicSpec,
 } from './log.ts';
 import { unknownTopic, writeBatch } from './embedded/batch.ts';
-import type { BatchItem, TopicState } from './embedded/batch.ts';
+import type { BatchItem, Outcome, TopicState } from './embedded/batch.ts';
 import { EmbeddedConsumer } from './embedded/consumer.ts';
 import type { ConsumerHost, Waiter } from './embedded/consumer.ts';
 import { openLogDatabase, prepareStatements } from './embedded/schema.ts';
 import { sqliteHealth, type EngineHealth } from '../health.ts';
+import { WalSyncer, walPathOf, type FileSync } from '../wal-commit.ts';
 import type { Db, RecordRow, Statements } from './embedded/schema.ts';
 
 export interface EmbeddedLogOptions {
@@ -44,6 +54,10 @@ export interface EmbeddedLogOptions {
   readonly lingerMs?: number;
   /** How long a group commit retries a taken write lock on the event loop before it blocks (default 20 ms). */
   readonly lockSpinMs?: number;
+  /** fsync transactions holding a produce on libuv's thread pool, records hidden until then (see above). */
+  readonly syncOnPool?: boolean;
+  /** How `syncOnPool` fsyncs the WAL (tests); default fdatasync. */
+  readonly syncFile?: FileSync;
 }
 
 export interface EmbeddedLogStats {
@@ -81,16 +95,24 @@ export class EmbeddedLog implements Log {
   private synchronous: 'FULL' | 'NORMAL' = 'FULL';
   /** A commit since the last fsync was not fsynced: `close()` checkpoints so it is. */
   private unsynced = false;
+  /** `syncOnPool`: the WAL's fsyncs off this thread. */
+  private readonly syncer: WalSyncer | undefined;
+  /**
+   * `syncOnPool`: per produce transaction whose fsync has not ended, the first offset it wrote in
+   * each partition (`${topic}\0${partition}`). Records from there on are hidden from this instance's readers.
+   */
+  private readonly notDurable = new Set<ReadonlyMap<string, number>>();
 
   constructor(options: EmbeddedLogOptions) {
     this.db = openLogDatabase(options.path);
     this.st = prepareStatements(this.db);
     this.lingerMs = Math.max(0, options.lingerMs ?? 0);
     this.lockSpinMs = Math.max(0, options.lockSpinMs ?? LOCK_SPIN_MS);
+    this.syncer = options.syncOnPool ? new WalSyncer(walPathOf(this.db), options.syncFile) : undefined;
     this.host = {
-      partitionEnds: (topic) => this.st.ends.all(topic),
+      partitionEnds: (topic) => this.visibleEnds(topic),
       committedOffsets: (group, topic) => this.committedNow(group, topic),
-      readFrom: (topic, partition, offset, max) => this.st.readFrom.all(topic, partition, offset, max).map(toLogRecord),
+      readFrom: (topic, partition, offset, max) => this.readVisible(topic, partition, offset, max),
       commit: async (group, outputs, offsets) => {
         const [outs, offs] = [[...outputs], [...offsets]];
         await this.enqueue((resolve, reject) => ({ kind: 'commit', group, outputs: outs, offsets: offs, resolve, reject }));
@@ -149,7 +171,7 @@ export class EmbeddedLog implements Log {
     this.assertOpen();
     this.topicNow(topic);
     if (!(max >= 1)) return [];
-    return this.st.readFrom.all(topic, partition, offset, Math.floor(max)).map(toLogRecord);
+    return this.readVisible(topic, partition, offset, Math.floor(max));
   }
 
   async topics(): Promise<TopicSpec[]> {
@@ -164,7 +186,7 @@ export class EmbeddedLog implements Log {
   async endOffsets(topic: string): Promise<number[]> {
     this.assertOpen();
     this.topicNow(topic);
-    return this.st.ends.all(topic);
+    return this.visibleEnds(topic);
   }
 
   async committed(group: string, topic: string): Promise<number[]> {
@@ -179,7 +201,7 @@ export class EmbeddedLog implements Log {
     const lags: PartitionLag[] = [];
     for (const topic of topics) {
       this.topicNow(topic);
-      const ends = this.st.ends.all(topic);
+      const ends = this.visibleEnds(topic);
       const committed = this.committedNow(group, topic);
       ends.forEach((end, partition) => {
         const from = committed[partition] ?? 0;
@@ -223,6 +245,7 @@ export class EmbeddedLog implements Log {
     if (this.closed) return;
     this.flush(true);
     this.closed = true;
+    await this.syncer?.close();
     for (const consumer of [...this.consumers]) await consumer.close();
     for (const waiter of [...this.waiters]) waiter.wake();
     // The WAL is fsynced before a checkpoint copies it, so stage commits made since the last
@@ -258,7 +281,8 @@ export class EmbeddedLog implements Log {
     this.cancelFlush = undefined;
     if (this.queue.length === 0) return;
     const waited = this.lockWaitSince === undefined ? 0 : performance.now() - this.lockWaitSince;
-    this.setSynchronous(this.queue.some((item) => item.kind === 'produce') ? 'FULL' : 'NORMAL');
+    const produces = this.queue.some((item) => item.kind === 'produce');
+    this.setSynchronous(produces && !this.syncer ? 'FULL' : 'NORMAL');
     const locked = !blocking && waited < this.lockSpinMs ? this.tryBegin() : null;
     if (locked === false) {
       this.lockWaitSince ??= performance.now();
@@ -279,20 +303,93 @@ export class EmbeddedLog implements Log {
       return;
     }
     this.counts.records += result.records;
-    const appended = new Set<string>();
     for (const [topic, ends] of result.ends) {
       const state = this.topicCache.get(topic) as TopicState;
       this.topicCache.set(topic, { ...state, ends });
-      appended.add(topic);
+    }
+    if (produces && this.syncer) {
+      this.settleAfterSync(items, result.outcomes);
+      return;
     }
     result.outcomes.forEach((outcome, i) => {
       if (outcome.ok) items[i].resolve(outcome.positions);
       else items[i].reject(outcome.error);
     });
-    if (appended.size > 0) {
-      this.wakeWaiters(appended);
-      for (const listener of this.appendListeners) listener([...appended]);
-    }
+    this.announce(new Set(result.ends.keys()));
+  }
+
+  /**
+   * `syncOnPool`: the commit items settle now; the produce items' records stay hidden until the
+   * WAL's fsync on the pool has ended, then are shown and their promises settle. A failed fsync
+   * rejects them (the client is told to try again) and shows the records all the same: they are
+   * committed, and hiding them for good would stop their partitions.
+   */
+  private settleAfterSync(items: readonly BatchItem[], outcomes: readonly Outcome[]): void {
+    const hidden = new Map<string, number>();
+    const produced = new Set<string>();
+    const committed = new Set<string>();
+    const waiting: { item: BatchItem; positions: RecordPosition[] }[] = [];
+    outcomes.forEach((outcome, i) => {
+      const item = items[i];
+      if (!outcome.ok) return item.reject(outcome.error);
+      for (const p of outcome.positions) {
+        if (item.kind === 'commit') {
+          committed.add(p.topic);
+          continue;
+        }
+        produced.add(p.topic);
+        const key = partitionKey(p.topic, p.partition);
+        if (!(p.offset >= (hidden.get(key) ?? Infinity))) hidden.set(key, p.offset);
+      }
+      if (item.kind === 'commit') item.resolve(outcome.positions);
+      else waiting.push({ item, positions: outcome.positions });
+    });
+    this.announce(committed);
+    if (waiting.length === 0) return;
+    this.notDurable.add(hidden);
+    (this.syncer as WalSyncer).sync().then(
+      () => {
+        this.notDurable.delete(hidden);
+        this.counts.durableTransactions++;
+        for (const w of waiting) w.item.resolve(w.positions);
+        this.announce(produced);
+      },
+      (error: unknown) => {
+        this.notDurable.delete(hidden);
+        for (const w of waiting) w.item.reject(error instanceof Error ? error : new Error(String(error)));
+        this.announce(produced);
+      },
+    );
+  }
+
+  /** Wakes this instance's consumers waiting on `topics` and tells the append listeners. */
+  private announce(topics: ReadonlySet<string>): void {
+    if (topics.size === 0) return;
+    this.wakeWaiters(topics);
+    for (const listener of this.appendListeners) listener([...topics]);
+  }
+
+  /** End offsets as this instance's readers see them: each partition before its first record not yet durable (`syncOnPool`). */
+  private visibleEnds(topic: string): number[] {
+    const ends = this.st.ends.all(topic);
+    if (this.notDurable.size === 0) return ends;
+    return ends.map((end, partition) => Math.min(end, this.hiddenFrom(topic, partition)));
+  }
+
+  /** Up to `max` records from `offset`, none at or after the partition's first record not yet durable. */
+  private readVisible(topic: string, partition: number, offset: number, max: number): LogRecord[] {
+    const count = Math.min(max, this.hiddenFrom(topic, partition) - offset);
+    if (!(count >= 1)) return [];
+    return this.st.readFrom.all(topic, partition, offset, count).map(toLogRecord);
+  }
+
+  /** The partition's first offset not yet durable (`syncOnPool`), or Infinity. */
+  private hiddenFrom(topic: string, partition: number): number {
+    let from = Infinity;
+    if (this.notDurable.size === 0) return from;
+    const key = partitionKey(topic, partition);
+    for (const hidden of this.notDurable) from = Math.min(from, hidden.get(key) ?? Infinity);
+    return from;
   }
 
   /**
@@ -327,7 +424,7 @@ export class EmbeddedLog implements Log {
     this.synchronous = level;
   }
 
-  /** Counts a committed transaction, and whether it was fsynced. */
+  /** Counts a committed transaction, and whether it was fsynced (a `syncOnPool` one is counted when its fsync ends). */
   private countCommit(): void {
     this.counts.transactions++;
     if (this.synchronous === 'FULL') {
@@ -411,6 +508,10 @@ export class EmbeddedLog implements Log {
   private assertOpen(): void {
     if (this.closed) throw closedError();
   }
+}
+
+function partitionKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
 }
 
 function closedError(): Error {

@@ -69,3 +69,37 @@ describe('SqliteSearchIndex upgrade', () => {
     }
   });
 });
+
+describe('SqliteSearchIndex durability', () => {
+  it('settles each write (index, remove, relocate, copy) only once an fsync of the WAL begun after its commit has ended', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-'));
+    const file = path.join(dir, 'search.db');
+    const syncs: { docs: number; release: () => void }[] = [];
+    const index = new SqliteSearchIndex({ path: file, syncFile: () => new Promise<void>((release) => syncs.push({ docs: docs(), release })) });
+    const reader = new Database(file, { readonly: true });
+    const docs = () => reader.prepare('SELECT count(*) FROM docs').pluck().get() as number;
+    try {
+      const doc = { messageKey: 'k1', userId: 'a@x.test', mailboxId: 1, uid: 1, receivedAt: 1, from: '', to: '', cc: '', subject: 'hello', body: 'words', attachments: '' };
+      const writes: [string, () => Promise<void>][] = [
+        ['index', () => index.index([doc])],
+        ['relocate', () => index.relocate([{ messageKey: 'k1', mailboxId: 2, uid: 5 }])],
+        ['copy', () => index.copy([{ fromKey: 'k1', toKey: 'k2', mailboxId: 3, uid: 1 }])],
+        ['remove', () => index.remove(['k1'])],
+      ];
+      for (const [i, [what, write]] of writes.entries()) {
+        let done = false;
+        const writing = write().then(() => (done = true));
+        await new Promise((r) => setTimeout(r, 10));
+        expect(syncs, what).toHaveLength(i + 1);
+        expect(done, what).toBe(false);
+        syncs[i].release();
+        await writing;
+      }
+      expect(syncs.map((s) => s.docs)).toEqual([1, 1, 2, 1]); // each commit written before its fsync began
+    } finally {
+      reader.close();
+      await index.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

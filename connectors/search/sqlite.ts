@@ -17,9 +17,10 @@
  * folded in JavaScript first: SQLite's own folding would differ from the reference semantics
  * in `substring.ts`, which the IMAP evaluator applies to messages not indexed yet.
  *
- * Durability: WAL with `synchronous = FULL`. The index could be rebuilt from the mail store,
- * but the `index` stage commits its log offsets after `index()` returns, so a write lost to a
- * power cut would otherwise never be redone; one fsync per batch is cheap.
+ * Durability: WAL; every write is fsynced before its promise settles. The index could be rebuilt
+ * from the mail store, but the `index` stage commits its log offsets after `index()` returns, so
+ * a write lost to a power cut would otherwise never be redone; one fsync per batch, made off the
+ * event loop (`WalCommitter`: the stages' thread runs other stages during it).
  */
 import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
@@ -29,10 +30,13 @@ import type { DocumentCopy, Relocation, SearchDocument, SearchHit, SearchIndex, 
 import { SUBSTRING_MIGRATION, SubstringTable } from './sqlite-substring.ts';
 import type { SubstringMatch } from './substring.ts';
 import { sqliteHealth, type EngineHealth } from '../health.ts';
+import { WalCommitter, type FileSync } from '../wal-commit.ts';
 
 export interface SqliteSearchIndexOptions {
   /** The SQLite file; created if missing. */
   readonly path: string;
+  /** How writes fsync the WAL (tests); default fdatasync on libuv's thread pool. */
+  readonly syncFile?: FileSync;
 }
 
 /** Numbered migrations of the index file (append only; exported for the upgrade test). */
@@ -77,11 +81,13 @@ export class SqliteSearchIndex implements SearchIndex {
   private readonly relocateDoc;
   private readonly copyWords;
   private readonly substr: SubstringTable;
+  private readonly commits: WalCommitter;
   private closed = false;
 
   constructor(options: SqliteSearchIndexOptions) {
     const db = openDurableDatabase(options.path, (d) => applyMigrations(d, SEARCH_MIGRATIONS, 'search index'));
     this.db = db;
+    this.commits = new WalCommitter(db, { syncFile: options.syncFile });
     this.upsertDoc = db
       .prepare<[string, string, number, number, number, number], number>(
         `INSERT INTO docs (message_key, user_id, mailbox_id, uid, received_at, imap) VALUES (?, ?, ?, ?, ?, ?)
@@ -115,7 +121,7 @@ export class SqliteSearchIndex implements SearchIndex {
   async index(docs: readonly SearchDocument[]): Promise<void> {
     this.assertOpen();
     if (docs.length === 0) return;
-    this.db.transaction(() => {
+    await this.commits.write(() => {
       for (const doc of docs) {
         const headers = doc.headers ?? '';
         const imap = headers === '' ? 0 : 1;
@@ -123,13 +129,13 @@ export class SqliteSearchIndex implements SearchIndex {
         this.putText.run(id, doc.from, doc.to, doc.cc, doc.subject, doc.body, doc.attachments, ownerToken(doc.userId));
         this.substr.put(id, headers, doc.body, doc.attachments);
       }
-    }).immediate();
+    });
   }
 
   async remove(messageKeys: readonly string[]): Promise<void> {
     this.assertOpen();
     if (messageKeys.length === 0) return;
-    this.db.transaction(() => {
+    await this.commits.write(() => {
       for (const key of messageKeys) {
         const id = this.findDoc.get(key);
         if (id === undefined) continue;
@@ -137,7 +143,7 @@ export class SqliteSearchIndex implements SearchIndex {
         this.substr.delete(id);
         this.deleteDoc.run(id);
       }
-    }).immediate();
+    });
   }
 
   async search(query: SearchQuery): Promise<SearchHit[]> {
@@ -170,15 +176,15 @@ export class SqliteSearchIndex implements SearchIndex {
   async relocate(moves: readonly Relocation[]): Promise<void> {
     this.assertOpen();
     if (moves.length === 0) return;
-    this.db.transaction(() => {
+    await this.commits.write(() => {
       for (const m of moves) this.relocateDoc.run(m.mailboxId, m.uid, m.messageKey);
-    }).immediate();
+    });
   }
 
   async copy(copies: readonly DocumentCopy[]): Promise<void> {
     this.assertOpen();
     if (copies.length === 0) return;
-    this.db.transaction(() => {
+    await this.commits.write(() => {
       for (const c of copies) {
         if (c.fromKey === c.toKey) {
           this.relocateDoc.run(c.mailboxId, c.uid, c.fromKey);
@@ -190,7 +196,7 @@ export class SqliteSearchIndex implements SearchIndex {
         this.substr.copy(source.id, id);
         this.copyWords.run(id, ownerToken(source.user_id), id);
       }
-    }).immediate();
+    });
   }
 
   health(): Promise<EngineHealth> {
@@ -200,6 +206,7 @@ export class SqliteSearchIndex implements SearchIndex {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.commits.close();
     this.db.close();
   }
 

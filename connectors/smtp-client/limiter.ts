@@ -3,7 +3,8 @@ export class KeyedLimiter {
   private readonly active = new Map<string, number>();
   private readonly waiting = new Map<string, (() => void)[]>();
 
-  constructor(private readonly limit: number) {
+  /** `limit`: holders at once per key. */
+  constructor(readonly limit: number) {
     if (!Number.isInteger(limit) || limit < 1) throw new Error(`limit must be a positive integer, got ${limit}`);
   }
 

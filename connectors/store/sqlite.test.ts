@@ -71,6 +71,30 @@ describe('SqliteMailStore specifics', () => {
     expect((await store.mailbox('alice@example.test', 'INBOX'))?.uidNext).toBe(1);
   });
 
+  it('resolves deliver() and apply() only once an fsync of the WAL that began after their commit has ended', async () => {
+    await store.close();
+    const syncs: { messages: number; release: () => void }[] = [];
+    const reader = new Database(file, { readonly: true });
+    const count = () => reader.prepare('SELECT count(*) FROM messages').pluck().get() as number;
+    store = new SqliteMailStore({ path: file, syncFile: () => new Promise<void>((release) => syncs.push({ messages: count(), release })) });
+    let delivered = false;
+    const delivering = store.deliver([req('k1', 'alice@example.test')]).then(() => (delivered = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(syncs).toHaveLength(1);
+    expect(syncs[0].messages).toBe(1); // committed before the fsync began
+    expect(delivered).toBe(false); // the stage cannot commit its offsets before the fsync ends
+    syncs[0].release();
+    await delivering;
+    let applied = false;
+    const applying = store.apply([{ kind: 'createMailbox', commandId: 'c1', userId: 'alice@example.test', name: 'Lists', specialUse: null }]).then(() => (applied = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(syncs).toHaveLength(2);
+    expect(applied).toBe(false);
+    syncs[1].release();
+    await applying;
+    reader.close();
+  });
+
   it('records the schema version, is durable (WAL, synchronous=FULL) and migrates only once', async () => {
     const db = new Database(file, { readonly: true });
     expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);

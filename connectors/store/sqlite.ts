@@ -1,8 +1,10 @@
 /**
  * The embedded mail store on one SQLite file (better-sqlite3; WAL; every commit fsynced — see
  * `sqlite/schema.ts`). `deliver()` and `apply()` each run a whole batch in one write
- * transaction: one fsync for the batch. Both are idempotent (by message key, by command id), so
- * replaying the log changes nothing. Mailbox state has one writer: the store stage.
+ * transaction: one fsync for the batch, made off the event loop (`WalCommitter`: the store
+ * stage's thread runs other stages meanwhile; the promise still settles only once the batch is
+ * on disk, before the stage commits its offsets). Both are idempotent (by message key, by
+ * command id), so replaying the log changes nothing. Mailbox state has one writer: the store stage.
  *
  * The parts live in `sqlite/`: mailboxes and subscriptions, deliveries, message changes
  * (flags, copy, expunge), mailbox changes (create, rename, delete, subscribe), name rules.
@@ -28,6 +30,7 @@ import type { Db } from './sqlite/schema.ts';
 import { toMailbox, toMessage, toUser, USER_COLUMNS } from './sqlite/rows.ts';
 import type { MessageRow, UserRow } from './sqlite/rows.ts';
 import { normalizeMessageId } from './sqlite/threads.ts';
+import { WalCommitter, type FileSync } from '../wal-commit.ts';
 import { MailboxTable } from './sqlite/mailboxes.ts';
 import { Deliveries, MESSAGE_SELECT } from './sqlite/deliver.ts';
 import { ChangeApplier } from './sqlite/apply.ts';
@@ -36,6 +39,8 @@ import { mailboxName } from './sqlite/names.ts';
 export interface SqliteMailStoreOptions {
   /** The SQLite file; created (and migrated) if needed. */
   readonly path: string;
+  /** How `deliver()`/`apply()` fsync the WAL (tests); default fdatasync on libuv's thread pool. */
+  readonly syncFile?: FileSync;
 }
 
 type Statements = ReturnType<typeof prepare>;
@@ -122,10 +127,12 @@ export class SqliteMailStore implements MailStore {
   private readonly boxes: MailboxTable;
   private readonly deliveries: Deliveries;
   private readonly changer: ChangeApplier;
+  private readonly commits: WalCommitter;
   private closed = false;
 
   constructor(options: SqliteMailStoreOptions) {
     this.db = openStoreDatabase(options.path);
+    this.commits = new WalCommitter(this.db, { syncFile: options.syncFile });
     this.st = prepare(this.db);
     this.boxes = new MailboxTable(this.db);
     this.deliveries = new Deliveries(this.db, this.boxes);
@@ -208,12 +215,12 @@ export class SqliteMailStore implements MailStore {
 
   async deliver(requests: readonly DeliverRequest[]): Promise<DeliverResult[]> {
     if (requests.length === 0) return [];
-    return this.db.transaction(() => requests.map((r) => this.deliveries.deliver(r))).immediate();
+    return this.commits.write(() => requests.map((r) => this.deliveries.deliver(r)));
   }
 
   async apply(changes: readonly MailboxChange[]): Promise<MailboxChangeResult[]> {
     if (changes.length === 0) return [];
-    return this.db.transaction(() => changes.map((c) => this.changer.apply(c))).immediate();
+    return this.commits.write(() => changes.map((c) => this.changer.apply(c)));
   }
 
   async messages(mailboxId: number, afterUid = 0, limit?: number): Promise<StoredMessage[]> {
@@ -284,6 +291,7 @@ export class SqliteMailStore implements MailStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.commits.close();
     this.db.close();
   }
 }

@@ -6,7 +6,8 @@
  *
  * Durability: WAL with `synchronous = FULL`, so a committed transaction is fsynced before
  * `deliver()` resolves — the runner commits the log offsets after the store write, so the
- * store write must already be on disk by then.
+ * store write must already be on disk by then. (`deliver()` and `apply()` make that fsync
+ * themselves, off the event loop: `connectors/wal-commit.ts`.)
  */
 import type Database from 'better-sqlite3';
 import { applyMigrations, openDurableDatabase } from '../../sqlite-file.ts';
