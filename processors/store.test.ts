@@ -240,26 +240,6 @@ describe('store stage', () => {
     expect(await resources.store.countMessages(ALICE)).toBe(1);
   });
 
-  it('announces a client change before the store fsyncs it, and finishes the batch only after (the runner then commits the offset)', async () => {
-    await stage.process(input(command(1)));
-    const inbox = (await resources.store.mailbox(ALICE, 'INBOX'))!.id;
-    const order: string[] = [];
-    resources.push.subscribeApplied((event) => order.push(`applied ${event.commandId}`));
-    const sync = resources.store.sync.bind(resources.store);
-    resources.store.sync = async () => {
-      order.push('sync');
-      await sync();
-    };
-    const flags = change('flags-1', { setFlags: { mailboxId: inbox, uids: [1], mode: 'add', flags: ['\\Seen'], unchangedSince: null } });
-    const done = stage.process(input(flags, 1)).then(() => order.push('done'));
-    await done;
-    expect(order).toEqual(['applied flags-1', 'sync', 'done']);
-    // A delivery's own commit is durable: no sync asked for.
-    order.length = 0;
-    await stage.process(input(command(2), 2));
-    expect(order).toEqual(['applied cmd-2']);
-  });
-
   it('processBatch keeps the order of mixed deliveries and changes, as process does one by one', async () => {
     const flagsCmd = (id: string, mailboxId: number, uids: number[]) =>
       change(id, { setFlags: { mailboxId, uids, mode: 'replace', flags: ['\\Seen'], unchangedSince: null } });

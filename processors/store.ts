@@ -7,11 +7,7 @@
  * `deliver:<messageKey>`); client changes (flags, copy/move, expunge, create, rename, delete,
  * subscribe) through `store.apply` (idempotent by command id; event id = the command id). A
  * batch keeps its order: each run of consecutive deliveries, and each run of consecutive
- * changes, is one store transaction, one fsync. A change's fsync comes after its early
- * announcement to the waiting client (`store.apply` with `deferSync`, then `store.sync()` before
- * the batch is done): the command is durable in the log, and the stage's input offset is
- * committed only after that fsync, so a power cut in between applies it again (DESIGN.md §1.2:
- * the store is a view of the log). Replays are harmless and give the same event:
+ * changes, is one store transaction, one fsync. Replays are harmless and give the same event:
  * the store returns the first result, and the event's time is the command's `issuedAt`, not
  * the clock (only a delivery's thread id can differ: the current one, if a later message
  * merged the thread). A replay still emits the event — the first attempt may have crashed
@@ -56,14 +52,11 @@ export const storeProcessor: ProcessorDefinition<StoreConfig, MailboxCommand, Ma
         let end = start + 1;
         while (end < work.length && work[end].kind === work[start].kind) end += 1;
         const applied = await applyRun(resources, commands.slice(start, end), work.slice(start, end));
-        // Applied (readers see it), and durable in the log: tell the issuing access server at once (see PushBus.publishApplied).
+        // Durable in the store now: tell the issuing access server at once (see PushBus.publishApplied).
         for (const event of applied) resources.push.publishApplied(event.delivered ? slim(event) : event);
         events.push(...applied);
         start = end;
       }
-      // Client changes were committed without their fsync (deferSync): made durable here, before
-      // the runner commits this batch's input offsets — a power cut before that replays them.
-      if (work.some((w) => w.kind === 'change')) await resources.store.sync();
       return commands.map((command, i) => [{ key: command.userId, value: events[i] }]);
     }
     return {
@@ -85,12 +78,7 @@ async function applyRun(resources: Resources, commands: readonly MailboxCommand[
       return deliveredEvent(commands[i], message);
     });
   }
-  // The commands are durable in the log, and the input offset waits for store.sync() (processBatch):
-  // the client's answer need not wait for the store's own fsync.
-  const results = await resources.store.apply(
-    work.map((w) => (w as Extract<Work, { kind: 'change' }>).change),
-    { deferSync: true },
-  );
+  const results = await resources.store.apply(work.map((w) => (w as Extract<Work, { kind: 'change' }>).change));
   return results.map((result, i) => changeEvent(commands[i], result));
 }
 

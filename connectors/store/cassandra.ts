@@ -219,13 +219,10 @@ export class CassandraMailStore implements MailStore {
     return this.write(() => this.deliveries.deliver(requests));
   }
 
-  /** Every write is durable once Cassandra acknowledged it: `deferSync` changes nothing. */
   async apply(changes: readonly MailboxChange[]): Promise<MailboxChangeResult[]> {
     if (changes.length === 0) return [];
     return this.write(() => this.changer.apply(changes));
   }
-
-  async sync(): Promise<void> {}
 
   /** The owner and name of a folder, or null. */
   private async folder(mailboxId: number): Promise<BoxState | null> {

@@ -113,28 +113,6 @@ describe('SqliteMailStore specifics', () => {
     }
   });
 
-  it('apply with deferSync: committed and seen by other connections at once, fsynced by sync(), kept across a reopen', async () => {
-    await store.deliver([req('k1', 'alice@example.test')]);
-    const inbox = (await store.mailbox('alice@example.test', 'INBOX'))!.id;
-    const reader = new SqliteMailStore({ path: file });
-    try {
-      const change: MailboxChange = { kind: 'setFlags', commandId: 'f1', userId: 'alice@example.test', mailboxId: inbox, uids: [1], mode: 'add', flags: ['\\Seen'], unchangedSince: null };
-      const [result] = await store.apply([change], { deferSync: true });
-      expect(result.kind).toBe('flagsChanged');
-      expect((await reader.messagesByUid(inbox, [1]))[0].flags).toEqual(['\\Seen']);
-      expect(fs.existsSync(`${file}-wal`)).toBe(true);
-      await store.sync();
-      await store.sync(); // nothing left to sync
-      // Later commits are durable at commit again (synchronous back to FULL), and a replay answers the same.
-      expect(await store.apply([change])).toEqual([result]);
-    } finally {
-      await reader.close();
-    }
-    await store.close();
-    store = new SqliteMailStore({ path: file });
-    expect((await store.messagesByUid(inbox, [1]))[0].flags).toEqual(['\\Seen']);
-  });
-
   it('rolls a whole apply() back when a change throws', async () => {
     await store.deliver([req('k1', 'alice@example.test')]);
     const inbox = (await store.mailbox('alice@example.test', 'INBOX'))!;

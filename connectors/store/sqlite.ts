@@ -1,13 +1,12 @@
 /**
  * The embedded mail store on one SQLite file (better-sqlite3; WAL; every commit fsynced — see
- * `sqlite/schema.ts` — except an `apply(…, { deferSync: true })`, fsynced by `sync()`).
- * `deliver()` and `apply()` each run a whole batch in one write transaction: one fsync for the batch. Both are idempotent (by message key, by command id), so
+ * `sqlite/schema.ts`). `deliver()` and `apply()` each run a whole batch in one write
+ * transaction: one fsync for the batch. Both are idempotent (by message key, by command id), so
  * replaying the log changes nothing. Mailbox state has one writer: the store stage.
  *
  * The parts live in `sqlite/`: mailboxes and subscriptions, deliveries, message changes
  * (flags, copy, expunge), mailbox changes (create, rename, delete, subscribe), name rules.
  */
-import { open, type FileHandle } from 'node:fs/promises';
 import type {
   DeliverRequest,
   DeliverResult,
@@ -124,12 +123,8 @@ export class SqliteMailStore implements MailStore {
   private readonly deliveries: Deliveries;
   private readonly changer: ChangeApplier;
   private closed = false;
-  /** An `apply(…, { deferSync: true })` committed without fsync since the last `sync()`. */
-  private unsynced = false;
-  private readonly path: string;
 
   constructor(options: SqliteMailStoreOptions) {
-    this.path = options.path;
     this.db = openStoreDatabase(options.path);
     this.st = prepare(this.db);
     this.boxes = new MailboxTable(this.db);
@@ -216,46 +211,9 @@ export class SqliteMailStore implements MailStore {
     return this.db.transaction(() => requests.map((r) => this.deliveries.deliver(r))).immediate();
   }
 
-  async apply(changes: readonly MailboxChange[], options: { readonly deferSync?: boolean } = {}): Promise<MailboxChangeResult[]> {
+  async apply(changes: readonly MailboxChange[]): Promise<MailboxChangeResult[]> {
     if (changes.length === 0) return [];
-    const run = this.db.transaction(() => changes.map((c) => this.changer.apply(c)));
-    if (!options.deferSync) return run.immediate();
-    // synchronous=NORMAL for this commit: into the WAL, no fsync (`sync()` does it). The
-    // setting is the connection's and cannot change inside a transaction.
-    this.db.pragma('synchronous = NORMAL');
-    try {
-      const results = run.immediate();
-      this.unsynced = true;
-      return results;
-    } finally {
-      this.db.pragma('synchronous = FULL');
-    }
-  }
-
-  /**
-   * fsync of the WAL file (on libuv's pool: the caller's thread goes on meanwhile), which holds
-   * every commit not yet checkpointed; a checkpoint syncs the database file itself. Opened by
-   * name each time, so it is the WAL file SQLite writes now. No WAL file: all was checkpointed.
-   */
-  async sync(): Promise<void> {
-    if (!this.unsynced || this.closed) return;
-    this.unsynced = false;
-    let wal: FileHandle;
-    try {
-      wal = await open(`${this.path}-wal`, 'r');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-      this.unsynced = true;
-      throw error;
-    }
-    try {
-      await wal.sync();
-    } catch (error) {
-      this.unsynced = true;
-      throw error;
-    } finally {
-      await wal.close();
-    }
+    return this.db.transaction(() => changes.map((c) => this.changer.apply(c))).immediate();
   }
 
   async messages(mailboxId: number, afterUid = 0, limit?: number): Promise<StoredMessage[]> {
@@ -329,7 +287,6 @@ export class SqliteMailStore implements MailStore {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    await this.sync();
     this.closed = true;
     this.db.close();
   }

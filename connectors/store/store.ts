@@ -197,13 +197,9 @@ export interface MailStore {
   /**
    * Client changes, in order, in one durable transaction. Idempotent by `commandId`. A change
    * that cannot apply (unknown mailbox, name taken …) yields `kind: 'failed'` and changes nothing;
-   * only store faults throw. With `deferSync` the transaction is committed (readers see it) but
-   * may be made durable only by the next `sync()` — for a caller whose input is durable already
-   * and who moves past it only after `sync()` (the store stage: its input offset).
+   * only store faults throw.
    */
-  apply(changes: readonly MailboxChange[], options?: { readonly deferSync?: boolean }): Promise<MailboxChangeResult[]>;
-  /** Makes every write committed so far durable (after `apply(…, { deferSync: true })`); a no-op where commits are durable. */
-  sync(): Promise<void>;
+  apply(changes: readonly MailboxChange[]): Promise<MailboxChangeResult[]>;
   /** Messages of one mailbox in UID order, from `afterUid` (exclusive), at most `limit`. */
   messages(mailboxId: number, afterUid?: number, limit?: number): Promise<StoredMessage[]>;
   message(messageKey: string): Promise<StoredMessage | null>;
