@@ -14,6 +14,7 @@ import { createImapServer } from '../access/imap/server.ts';
 import { createPop3Server } from '../access/pop3/server.ts';
 import type { RunningListeners } from './serve-ingress.ts';
 import { startLogPushFeed, type LogPushFeed } from '../connectors/push/log-feed.ts';
+import { withoutReadCaching } from '../connectors/blob/read-cache.ts';
 
 export interface AccessDeps {
   readonly app: App;
@@ -51,7 +52,8 @@ export async function startAccess({ app, log, push, tls, authenticator, feedFrom
     log,
     store: app.store,
     search: app.search,
-    blobs: app.blobs,
+    // Clients open random messages: reads that miss are not kept (see withoutReadCaching).
+    blobs: withoutReadCaching(app.blobs),
     push,
     logger: logger.child({ component: 'access' }),
   });

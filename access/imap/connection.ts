@@ -14,8 +14,13 @@ export class Connection {
   private socket: net.Socket;
   private compression: Compression | null = null;
   private closed = false;
-  /** Plain output not yet handed to the socket: one write per burst, not one per response line. */
+  /**
+   * Plain output not yet handed to the socket: one write per burst, not one per response line.
+   * Text is joined as it comes; Buffers (literals: message bytes) are kept as given, and the
+   * burst goes out as one gathered write (writev), so a message's bytes are never copied here.
+   */
   private pending: Buffer[] = [];
+  private pendingText = '';
   private pendingBytes = 0;
   private flushScheduled = false;
   private readonly onSocketData = (chunk: Buffer) => {
@@ -51,9 +56,13 @@ export class Connection {
       this.compression.write(chunk);
       return;
     }
-    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
-    this.pending.push(bytes);
-    this.pendingBytes += bytes.length;
+    if (typeof chunk === 'string') {
+      this.pendingText += chunk;
+    } else {
+      this.takeText();
+      this.pending.push(chunk);
+    }
+    this.pendingBytes += chunk.length; // UTF-16 units for text: near enough for a threshold
     if (this.pendingBytes >= OUTPUT_CHUNK) this.writePending();
     else if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -67,13 +76,28 @@ export class Connection {
     this.compression?.flush();
   }
 
+  private takeText(): void {
+    if (this.pendingText === '') return;
+    this.pending.push(Buffer.from(this.pendingText, 'utf8'));
+    this.pendingText = '';
+  }
+
   private writePending(): void {
     this.flushScheduled = false;
+    this.takeText();
     if (this.pending.length === 0) return;
-    const out = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
+    const out = this.pending;
     this.pending = [];
     this.pendingBytes = 0;
-    if (!this.closed) this.socket.write(out);
+    if (this.closed) return;
+    if (out.length === 1) {
+      this.socket.write(out[0]);
+      return;
+    }
+    // Corked writes leave the stream as one writev: one system call, no concatenation.
+    this.socket.cork();
+    for (const buffer of out) this.socket.write(buffer);
+    this.socket.uncork();
   }
 
   /** Resolves once the socket's write buffer has drained (backpressure for large responses). */

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FsBlobStore } from './fs.ts';
-import { ReadCachedBlobStore } from './read-cache.ts';
+import { ReadCachedBlobStore, withoutReadCaching } from './read-cache.ts';
 import { BlobNotFoundError } from './blob.ts';
 
 const dirs: string[] = [];
@@ -64,5 +64,27 @@ describe('ReadCachedBlobStore', () => {
     await cached.delete(id);
     await expect(cached.get(id)).rejects.toBeInstanceOf(BlobNotFoundError);
     expect(await cached.has(id)).toBe(false);
+  });
+
+  it('withoutReadCaching: uses a cached copy, but a miss is not kept; writes and deletes go through the cache', async () => {
+    const { store, reads } = counted();
+    const cached = new ReadCachedBlobStore(store);
+    const reader = withoutReadCaching(cached);
+    const [a, b] = [randomBytes(3000), randomBytes(4000)];
+    const idA = await reader.put(a);
+    const idB = await cached.put(b);
+    expect((await cached.get(idA)).equals(a)).toBe(true); // now cached
+    expect(reads()).toBe(1);
+    expect((await reader.get(idA)).equals(a)).toBe(true);
+    expect(reads()).toBe(1);
+    for (let i = 0; i < 2; i++) expect((await reader.get(idB)).equals(b)).toBe(true);
+    expect(reads()).toBe(3);
+    expect((await cached.get(idB)).equals(b)).toBe(true); // the reader did not keep it
+    expect(reads()).toBe(4);
+    await reader.delete(idA);
+    await expect(cached.get(idA)).rejects.toBeInstanceOf(BlobNotFoundError);
+    await reader.close();
+    expect((await cached.get(idB)).equals(b)).toBe(true); // still open
+    expect(withoutReadCaching(store)).toBe(store);
   });
 });

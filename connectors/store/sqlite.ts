@@ -262,6 +262,10 @@ export class SqliteMailStore implements MailStore {
   }
 
   async changes(mailboxId: number, sinceModseq: number): Promise<MailboxChanges> {
+    // Every change raises the mailbox's HIGHESTMODSEQ, so nothing above it has a MODSEQ > since:
+    // one lookup answers the common "nothing new" (asked after every IMAP command, RFC 9051 §7).
+    const highest = this.st.highestModseq.get(mailboxId);
+    if (highest !== undefined && highest <= sinceModseq) return { changed: [], expunged: [], highestModseq: highest };
     // One read transaction: the three reads see the same state.
     return this.db.transaction(() => ({
       changed: this.st.changedSince.all(mailboxId, sinceModseq).map(toMessage),

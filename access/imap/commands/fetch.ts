@@ -95,7 +95,7 @@ export const handleFetch: SelectedCommandHandler<FetchCommand> = async (ctx, cmd
         const announce = view.announceFlags(message.flags);
         for (const l of announce) out.add(l);
       }
-      out.add(line.bytes);
+      for (const chunk of line.chunks) out.add(chunk);
       if (seen.has(message.uid)) view.noteReported(message.uid, message.modseq);
     };
 

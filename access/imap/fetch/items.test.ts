@@ -25,21 +25,21 @@ function line(key: string, raw: Buffer | null, utf8: boolean, attributes: FetchA
 describe('fetch items', () => {
   it('serves ENVELOPE from the cache without bytes, per quoting mode (RFC 9051 §7.5.2)', () => {
     const first = line('k1', RAW, false);
-    expect(first.ok && first.bytes.toString()).toContain('ENVELOPE (NIL {7}\r\nGrüße');
+    expect(first.ok && first.chunks.join('')).toContain('ENVELOPE (NIL {7}\r\nGrüße');
     expect(needsBytes(ENVELOPE, structureValues('k1'), false)).toBe(false);
     expect(line('k1', null, false)).toEqual(first);
     // UTF-8 quoting was never encoded, and the value itself is not kept: the caller must read the bytes.
     expect(needsBytes(ENVELOPE, structureValues('k1'), true)).toBe(true);
     expect(line('k1', null, true)).toEqual({ ok: false, code: 'NEED-BYTES' });
     const utf8 = line('k1', RAW, true);
-    expect(utf8.ok && utf8.bytes.toString()).toContain('ENVELOPE (NIL "Grüße"');
+    expect(utf8.ok && utf8.chunks.join('')).toContain('ENVELOPE (NIL "Grüße"');
   });
 
   it('FLAGS, INTERNALDATE, MODSEQ need no bytes; each item once', () => {
     const attrs: FetchAttribute[] = [{ kind: 'FLAGS' }, { kind: 'INTERNALDATE' }, { kind: 'FLAGS' }, { kind: 'MODSEQ' }];
     expect(needsBytes(attrs, structureValues('k2'), false)).toBe(false);
     const out = line('k2', null, false, attrs);
-    expect(out.ok && out.bytes.toString()).toBe('* 1 FETCH (FLAGS (\\Seen $X) INTERNALDATE " 2-Jan-2026 03:04:05 +0000" MODSEQ (3))\r\n');
+    expect(out.ok && out.chunks.join('')).toBe('* 1 FETCH (FLAGS (\\Seen $X) INTERNALDATE " 2-Jan-2026 03:04:05 +0000" MODSEQ (3))\r\n');
   });
 
   it('knows which attributes set \\Seen (RFC 9051 §6.4.5)', () => {

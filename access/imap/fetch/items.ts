@@ -6,7 +6,7 @@
 import type { FetchAttribute, Section } from '../command.ts';
 import type { MessageFacts } from '../../../connectors/store/store.ts';
 import type { ImapValue } from '../wire/data.ts';
-import { encodeValue, formatInternalDate, literal8, ResponseBuilder } from '../wire/encode.ts';
+import { encodeValue, formatInternalDate, literal8, ResponseBuilder, type Chunk } from '../wire/encode.ts';
 import { parseStructure, type MimePart } from '../mime/structure.ts';
 import { envelope } from '../mime/envelope.ts';
 import { bodyStructure } from '../mime/bodystructure.ts';
@@ -93,8 +93,11 @@ export interface FetchLineOptions {
   readonly utf8: boolean;
 }
 
-/** `NEED-BYTES`: a cached value went away since `needsBytes` (another session re-encoded it): call again with the bytes. */
-export type FetchLine = { readonly ok: true; readonly bytes: Buffer | string } | { readonly ok: false; readonly code: 'UNKNOWN-CTE' | 'NEED-BYTES' };
+/**
+ * `chunks`: the line's text and, uncopied, the Buffers of its literals (`ResponseBuilder.toChunks`).
+ * `NEED-BYTES`: a cached value went away since `needsBytes` (another session re-encoded it): call again with the bytes.
+ */
+export type FetchLine = { readonly ok: true; readonly chunks: readonly Chunk[] } | { readonly ok: false; readonly code: 'UNKNOWN-CTE' | 'NEED-BYTES' };
 
 class NeedBytes extends Error {}
 
@@ -230,7 +233,7 @@ function buildLine(options: FetchLineOptions): FetchLine {
   if (options.addFlags) line.flags();
   if (options.addModseq) line.modseq();
   line.out.text(')\r\n');
-  return { ok: true, bytes: line.out.toChunk() };
+  return { ok: true, chunks: line.out.toChunks() };
 }
 
 function structureValue(kind: StructureKind, cached: StructureValues, raw: Buffer | null, line: LineItems): ImapValue {

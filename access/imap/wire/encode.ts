@@ -59,8 +59,12 @@ export function quoteString(s: string): string {
   return `"${escapeQuoted(s)}"`;
 }
 
+/** Response bytes to write: text (written as UTF-8) or bytes. */
+export type Chunk = string | Buffer;
+
 class Sink {
-  private readonly chunks: Buffer[] = [];
+  /** Text and Buffer values in order; a Buffer is kept as it is, never copied here. */
+  private readonly chunks: Chunk[] = [];
   private text = '';
 
   constructor(private readonly utf8: boolean) {}
@@ -71,7 +75,7 @@ class Sink {
 
   buf(b: Buffer): void {
     if (this.text !== '') {
-      this.chunks.push(Buffer.from(this.text, 'utf8'));
+      this.chunks.push(this.text);
       this.text = '';
     }
     this.chunks.push(b);
@@ -105,18 +109,23 @@ class Sink {
     }
   }
 
-  /** The text as it is when no Buffer value broke it (cheaper to join into a larger write), else the bytes. */
-  toChunk(): Buffer | string {
-    return this.chunks.length === 0 ? this.text : this.toBuffer();
+  /**
+   * The response as text pieces and the Buffer values between them, in order, uncopied: a
+   * literal of a message's bytes goes to the socket as the very Buffer that was read (a
+   * gathered write, `connection.ts`). Text only: one string (cheaper to join into a larger write).
+   */
+  toChunks(): Chunk[] {
+    if (this.text !== '') {
+      this.chunks.push(this.text);
+      this.text = '';
+    }
+    return this.chunks;
   }
 
   toBuffer(): Buffer {
-    if (this.chunks.length === 0) return Buffer.from(this.text, 'utf8');
-    if (this.text !== '') {
-      this.chunks.push(Buffer.from(this.text, 'utf8'));
-      this.text = '';
-    }
-    return this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
+    const chunks = this.toChunks().map((c) => (typeof c === 'string' ? Buffer.from(c, 'utf8') : c));
+    if (chunks.length === 0) return Buffer.alloc(0);
+    return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
   }
 }
 
@@ -211,8 +220,8 @@ export class ResponseBuilder {
     return this.sink.toBuffer();
   }
 
-  /** A string when the response holds no Buffer value (the caller writes it as UTF-8), else the bytes. */
-  toChunk(): Buffer | string {
-    return this.sink.toChunk();
+  /** Text pieces (written as UTF-8) and the Buffer values between them, uncopied (see `Sink.toChunks`). */
+  toChunks(): Chunk[] {
+    return this.sink.toChunks();
   }
 }
