@@ -34,7 +34,18 @@ async function freeUdpPort(): Promise<number> {
 
 export async function startDnsmasq(zone: DnsZone): Promise<RunningDns> {
   if (spawnSync('dnsmasq', ['--version']).error) throw new Error('dnsmasq is not installed (Debian package dnsmasq-base; .ci/run installs it)');
-  const port = await freeUdpPort();
+  // The port is free for UDP when chosen, but dnsmasq binds TCP on it too, and another process
+  // may hold that (or take the UDP one) first: a new port then, a few times.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startDnsmasqOn(await freeUdpPort(), zone);
+    } catch (err) {
+      if (attempt >= 5 || !(err instanceof Error) || !/Address already in use/.test(err.message)) throw err;
+    }
+  }
+}
+
+async function startDnsmasqOn(port: number, zone: DnsZone): Promise<RunningDns> {
   const args = [
     '--keep-in-foreground', '--conf-file=/dev/null', '--no-resolv', '--no-hosts', '--no-poll', '--pid-file=',
     '--bind-interfaces', '--listen-address=127.0.0.1', `--port=${port}`, '--user=root', '--log-facility=-',
