@@ -339,7 +339,7 @@ export class EmbeddedLog implements Log {
         }
         produced.add(p.topic);
         const key = partitionKey(p.topic, p.partition);
-        if (!(p.offset >= (hidden.get(key) ?? Infinity))) hidden.set(key, p.offset);
+        hidden.set(key, Math.min(p.offset, hidden.get(key) ?? Infinity)); // the first offset written there
       }
       if (item.kind === 'commit') item.resolve(outcome.positions);
       else waiting.push({ item, positions: outcome.positions });
