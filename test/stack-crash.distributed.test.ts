@@ -32,7 +32,7 @@ import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Admin, Consumer as FetchClient } from '@platformatic/kafka';
+import { Admin, Consumer as FetchClient, FetchIsolationLevels, ListOffsetTimestamps } from '@platformatic/kafka';
 import { KafkaLog } from '../connectors/log/kafka.ts';
 import { fetchFrom } from '../connectors/log/kafka/fetch.ts';
 import { TopicDirectory, closeNow } from '../connectors/log/kafka/topics.ts';
@@ -51,8 +51,23 @@ const USERS = Array.from({ length: 5 }, (_, i) => `stackcrash${i + 1}@sluice.tes
 const ROUNDS = Number(process.env.SLUICE_CRASH_ROUNDS ?? 3);
 /** Rounds go on past ROUNDS, up to this many, while no kill has yet hit a transaction in flight. */
 const MAX_ROUNDS = ROUNDS + 4;
+/** Rounds of 20–60 s each, the drain and the checks; a failure to drain is reported before this. */
+const TEST_TIMEOUT_MS = 1_800_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** `promise`, or an error naming `what` (and the processes' logs) once `ms` have passed: a step that hangs fails the test with its name. */
+async function within<T>(promise: Promise<T>, ms: number, what: string, logs: () => string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not done after ${ms / 1000} s; the processes' logs:\n${logs()}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 const between = (lo: number, hi: number) => lo + Math.random() * (hi - lo);
 
 /** The processes under test: SMTP ingress (+ IMAP/POP3 access) and the stages. */
@@ -135,25 +150,90 @@ function brief(stderr: string): string {
 /** /metrics of a process, or '' while it cannot answer (e.g. its lag gauges fail with a broker down). */
 const metricsOf = (port: number) => scrape(port).catch(() => '');
 
-/** Every record of every partition of `topic`, read_committed (KafkaLog.read) or read_uncommitted. */
-async function readAll(log: KafkaLog, reader: { dir: TopicDirectory; fetch: FetchClient }, topic: string, uncommitted: boolean): Promise<LogRecord[]> {
-  const ends = await log.endOffsets(topic);
+interface Reader {
+  readonly log: KafkaLog;
+  readonly admin: Admin;
+  readonly dir: TopicDirectory;
+  readonly fetch: FetchClient;
+}
+
+function openReader(brokers: readonly string[], clientId: string): Reader {
+  const admin = new Admin({ clientId, bootstrapBrokers: [...brokers] });
+  return {
+    log: new KafkaLog({ brokers: [...brokers], clientId }),
+    admin,
+    dir: new TopicDirectory(admin),
+    fetch: new FetchClient({ clientId, bootstrapBrokers: [...brokers], groupId: clientId }),
+  };
+}
+
+const closeReader = (r: Reader) => Promise.all([r.log.close(), closeNow(r.fetch), r.admin.close().catch(() => undefined)]);
+
+/**
+ * Per topic and partition, the high-water mark and the last stable offset (KIP-98): a partition
+ * whose LSO is below its high-water mark holds records of a transaction still open.
+ */
+async function stableOffsets(admin: Admin, topics: readonly string[], partitions: ReadonlyMap<string, number>): Promise<Map<string, { hw: number; lso: number }>> {
+  const request = topics.map((name) => ({ name, partitions: Array.from({ length: partitions.get(name) ?? 0 }, (_, partitionIndex) => ({ partitionIndex, timestamp: ListOffsetTimestamps.LATEST })) }));
+  const [hw, lso] = await Promise.all(
+    [FetchIsolationLevels.READ_UNCOMMITTED, FetchIsolationLevels.READ_COMMITTED].map((isolationLevel) => admin.listOffsets({ topics: request, isolationLevel })),
+  );
+  const out = new Map<string, { hw: number; lso: number }>();
+  for (const t of hw) for (const p of t.partitions) out.set(`${t.name}:${p.partitionIndex}`, { hw: Number(p.offset), lso: -1 });
+  for (const t of lso) for (const p of t.partitions) out.get(`${t.name}:${p.partitionIndex}`)!.lso = Number(p.offset);
+  return out;
+}
+
+/** Every record of every partition of `topic`, read_committed (KafkaLog.read) or read_uncommitted below the last stable offset. */
+async function readAll(reader: Reader, topic: string, uncommitted: boolean): Promise<LogRecord[]> {
+  const info = await reader.dir.get(topic, true);
   const out: LogRecord[] = [];
-  for (let partition = 0; partition < ends.length; partition++) {
-    if (!uncommitted) {
-      out.push(...(await log.read(topic, partition, 0, 10_000_000)));
+  // Below the LSO, so records of a transaction still open (not aborted yet) are not counted.
+  const offsets = uncommitted ? await stableOffsets(reader.admin, [topic], new Map([[topic, info.partitions]])) : undefined;
+  for (let partition = 0; partition < info.partitions; partition++) {
+    if (!offsets) {
+      out.push(...(await reader.log.read(topic, partition, 0, 10_000_000)));
       continue;
     }
-    const info = await reader.dir.get(topic, true);
-    for (let position = 0; position < ends[partition]; ) {
+    const lso = offsets.get(`${topic}:${partition}`)!.lso;
+    for (let position = 0; position < lso; ) {
       const [fetched] = await fetchFrom(reader.fetch, info.leaders[partition], [{ topic, topicId: info.id, partition, offset: position }], { maxWaitMs: 0, readUncommitted: true });
       if (!fetched || fetched.errorCode !== 0) throw new Error(`read_uncommitted ${topic}[${partition}] at ${position}: error ${fetched?.errorCode}`);
-      out.push(...fetched.records);
+      out.push(...fetched.records.filter((r) => r.offset < lso));
       if (fetched.next <= position) break;
       position = fetched.next;
     }
   }
   return out;
+}
+
+/** Records of aborted transactions in `topic`: in the read_uncommitted view at offsets read_committed skips. */
+async function abortedRecords(reader: Reader, topic: string): Promise<LogRecord[]> {
+  const committed = new Set((await readAll(reader, topic, false)).map((r) => `${r.partition}:${r.offset}`));
+  return (await readAll(reader, topic, true)).filter((r) => !committed.has(`${r.partition}:${r.offset}`));
+}
+
+/**
+ * SIGKILLs the stages the moment a transaction of theirs is seen open (a stage output's LSO below
+ * its high-water mark: produced, not committed), so the kill most likely lands between produce
+ * and commit; after `withinMs` without one, kills them anyway. Returns whether one was seen open.
+ */
+async function killInTransaction(d: Deployment, reader: Reader, outputs: readonly string[], withinMs: number): Promise<boolean> {
+  const partitions = new Map<string, number>();
+  for (const topic of outputs) partitions.set(topic, (await reader.dir.get(topic)).partitions);
+  const deadline = Date.now() + withinMs;
+  const none = () => new Map<string, { hw: number; lso: number }>();
+  const expired = sleep(withinMs).then(none);
+  let open = false;
+  while (!open && Date.now() < deadline) {
+    // One request per topic: while a broker is down, those of the topics it led fail (or hang
+    // until the deadline) and the others still answer.
+    const answers = await Promise.all(outputs.map((topic) => Promise.race([stableOffsets(reader.admin, [topic], partitions), expired]).catch(none)));
+    open = answers.some((offsets) => [...offsets.values()].some((o) => o.lso >= 0 && o.lso < o.hw));
+    if (!open && answers.every((a) => a.size === 0)) await sleep(50);
+  }
+  await d.killStages();
+  return open;
 }
 
 describe('crash test on the real stack: 3 brokers, min.insync.replicas 2, kill -9 of a broker and of the stages under load', () => {
@@ -173,6 +253,7 @@ describe('crash test on the real stack: 3 brokers, min.insync.replicas 2, kill -
   }, 300_000);
 
   it('every acknowledged message is stored exactly once; aborted transactions leave no visible duplicate downstream', async () => {
+    const testDeadline = Date.now() + TEST_TIMEOUT_MS;
     const own = kafka!;
     const dataDir = tempDir('sluice-stack-crash-');
     await provision(dataDir, 'sluice.test', USERS);
@@ -197,35 +278,36 @@ describe('crash test on the real stack: 3 brokers, min.insync.replicas 2, kill -
     // a random order a moment apart; the stages restart at once, the broker a few seconds later
     // (it is down while the stages come back and the ingress keeps producing).
     const rounds: string[] = [];
+    // Stage outputs: every topic of the run but mail.received (the ingress produces it without transactions).
+    const outputTopics = async (r: Reader) => (await r.log.topics()).map((t) => t.name).filter((n) => n.startsWith(prefix) && n !== `${prefix}mail.received`);
+    const watcher = openReader(own.brokers, 'sluice-stack-crash-watch');
     try {
       // Whether a kill has hit a stage transaction between produce and commit yet: records in
       // the stage outputs' read_uncommitted view that read_committed skips.
       const abortedSoFar = async (): Promise<number> => {
-        const log = new KafkaLog({ brokers: own.brokers, clientId: 'sluice-stack-crash-probe' });
-        const admin = new Admin({ clientId: 'sluice-stack-crash-probe', bootstrapBrokers: [...own.brokers] });
-        const reader = { dir: new TopicDirectory(admin), fetch: new FetchClient({ clientId: 'sluice-stack-crash-probe', bootstrapBrokers: [...own.brokers], groupId: 'sluice-stack-crash-probe' }) };
+        const probe = openReader(own.brokers, 'sluice-stack-crash-probe');
         try {
           let n = 0;
-          for (const t of (await log.topics()).filter((t) => t.name.startsWith(prefix) && t.name !== `${prefix}mail.received`)) {
-            const committed = (await readAll(log, reader, t.name, false)).length;
-            n += (await readAll(log, reader, t.name, true)).length - committed;
-          }
+          for (const t of await outputTopics(probe)) n += (await abortedRecords(probe, t)).length;
           return n;
         } finally {
-          await Promise.all([log.close(), closeNow(reader.fetch), admin.close().catch(() => undefined)]);
+          await closeReader(probe);
         }
       };
-      for (let round = 1; round <= ROUNDS || (round <= MAX_ROUNDS && (await abortedSoFar()) === 0); round++) {
+      const noneAbortedYet = async (round: number) => (await within(abortedSoFar(), 180_000, `after round ${round - 1}: reading the stage outputs for aborted records`, () => d.logs(1))) === 0;
+      for (let round = 1; round <= ROUNDS || (round <= MAX_ROUNDS && (await noneAbortedYet(round))); round++) {
         await sleep(between(2_000, 8_000));
         const broker = own.nodes[Math.floor(Math.random() * own.nodes.length)];
         const brokerFirst = Math.random() < 0.5;
         const gap = between(0, 1500);
         const t0 = Date.now();
-        if (brokerFirst) await own.kill(broker);
-        else await d.killStages();
+        const killBroker = () => within(own.kill(broker), 30_000, `round ${round}: SIGKILL of broker ${broker}`, () => d.logs(2));
+        const killStages = () => within(d.killStages(), 30_000, `round ${round}: SIGKILL of the stages`, () => d.logs(2));
+        if (brokerFirst) await killBroker();
+        else await killStages();
         await sleep(gap);
-        if (brokerFirst) await d.killStages();
-        else await own.kill(broker);
+        if (brokerFirst) await killStages();
+        else await killBroker();
         const ackedAtKill = acked;
         await sleep(between(100, 500));
         const brokerBack = sleep(between(2_000, 8_000)).then(() => own.restart());
@@ -243,27 +325,32 @@ describe('crash test on the real stack: 3 brokers, min.insync.replicas 2, kill -
         const atWorkS = (Date.now() - restartedAt) / 1000;
         const again = between(0, 1_000);
         await sleep(again);
-        await d.killStages();
+        const killedInTransaction = await within(killInTransaction(d, watcher, await outputTopics(watcher), 10_000), 60_000, `round ${round}: SIGKILL of the restarted stages in a transaction`, () => d.logs(2));
         await d.restartStages();
-        await brokerBack;
+        await within(brokerBack, 360_000, `round ${round}: broker ${broker} back (ops/stack up)`, () => d.logs(2));
         rounds.push(
           `round ${round}: ${brokerFirst ? `broker ${broker}, ${gap.toFixed(0)} ms later the stages` : `the stages, ${gap.toFixed(0)} ms later broker ${broker}`} ` +
-            `(at ${ackedAtKill} acked), the restarted stages at work ${atWorkS.toFixed(1)} s after their start and killed again ${again.toFixed(0)} ms later; all back after ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+            `(at ${ackedAtKill} acked), the restarted stages at work ${atWorkS.toFixed(1)} s after their start and killed again ${again.toFixed(0)} ms later, ${killedInTransaction ? 'with a transaction seen open' : 'no transaction seen open'}; all back after ${((Date.now() - t0) / 1000).toFixed(1)} s`,
         );
       }
       await sleep(3_000);
     } finally {
       writeFileSync(stopFile, '');
+      await closeReader(watcher);
     }
-    const events = await sending;
+    const events = await within(sending, 240_000, `the SMTP client's end after ${rounds.length} rounds (it starts no new message once told to stop)`, () => d.logs(1));
     expect(rounds.length).toBeGreaterThanOrEqual(ROUNDS);
     expect(events.find((e) => e.done)).toBeDefined();
 
     // Drain: every stage caught up with what the ingress appended.
+    let lastMetrics = '';
     await waitFor('stages drained', async () => {
-      const m = await metricsOf(d.stages().httpPort);
-      return metricSum(m, 'sluice_consumer_lag_records') === 0 && metricSum(m, 'sluice_topic_end_offset', { topic: 'mail.received' }) > 0;
-    }, 600_000, 500);
+      lastMetrics = await metricsOf(d.stages().httpPort);
+      return metricSum(lastMetrics, 'sluice_consumer_lag_records') === 0 && metricSum(lastMetrics, 'sluice_topic_end_offset', { topic: 'mail.received' }) > 0;
+    }, Math.min(600_000, testDeadline - Date.now() - 180_000), 500).catch((err: Error) => {
+      const behind = lastMetrics.split('\n').filter((l) => l.startsWith('sluice_consumer_lag_records') && !l.endsWith(' 0'));
+      throw new Error(`${err.message} after ${rounds.length} rounds; lag left: ${behind.join('; ') || '(no /metrics answer)'}; the processes' logs:\n${d.logs(2)}`);
+    });
     const hungAtStop = await d.stop();
     if (hungAtStop.length > 0) console.warn(`SIGTERM did not stop ${hungAtStop.join(', ')} within a minute (killed); their logs:\n${d.logs()}`);
     deployment = undefined;
@@ -287,11 +374,9 @@ describe('crash test on the real stack: 3 brokers, min.insync.replicas 2, kill -
 
     // 2. The topics, read with a fresh client: replication 3, min.insync.replicas 2; downstream
     // topics read_committed hold each delivery once; read_uncommitted shows the aborted records.
-    const log = new KafkaLog({ brokers: own.brokers, clientId: 'sluice-stack-crash-check' });
-    const admin = new Admin({ clientId: 'sluice-stack-crash-check', bootstrapBrokers: [...own.brokers] });
-    const reader = { dir: new TopicDirectory(admin), fetch: new FetchClient({ clientId: 'sluice-stack-crash-check', bootstrapBrokers: [...own.brokers], groupId: 'sluice-stack-crash-check' }) };
+    const check = openReader(own.brokers, 'sluice-stack-crash-check');
     try {
-      const topics = (await log.topics()).filter((t) => t.name.startsWith(prefix));
+      const topics = (await check.log.topics()).filter((t) => t.name.startsWith(prefix));
       expect(topics.length).toBeGreaterThan(5);
       for (const t of topics) expect({ name: t.name, rf: t.replicationFactor, isr: t.minInsyncReplicas }).toEqual({ name: t.name, rf: 3, isr: 2 });
 
@@ -307,8 +392,8 @@ describe('crash test on the real stack: 3 brokers, min.insync.replicas 2, kill -
         return m;
       };
 
-      const commands = (await readAll(log, reader, `${prefix}mailbox.commands`, false)).map(commandId);
-      const events2 = (await readAll(log, reader, `${prefix}mailbox.events`, false)).map(eventId);
+      const commands = (await readAll(check, `${prefix}mailbox.commands`, false)).map(commandId);
+      const events2 = (await readAll(check, `${prefix}mailbox.events`, false)).map(eventId);
       expect([...counts(commands)].filter(([, n]) => n > 1)).toEqual([]);
       expect([...counts(events2)].filter(([, n]) => n > 1)).toEqual([]);
       expect(commands.length).toBe(stored.length); // one delivery command per stored message, nothing else happened
@@ -317,11 +402,8 @@ describe('crash test on the real stack: 3 brokers, min.insync.replicas 2, kill -
       // What read_committed hid: records in the uncommitted view at offsets the committed view skips.
       let aborted = 0;
       const abortedDownstream: string[] = [];
-      const outputs = topics.map((t) => t.name).filter((n) => n !== `${prefix}mail.received`); // the ingress produces without transactions
-      for (const topic of outputs) {
-        const committed = new Set((await readAll(log, reader, topic, false)).map((r) => `${r.partition}:${r.offset}`));
-        for (const r of await readAll(log, reader, topic, true)) {
-          if (committed.has(`${r.partition}:${r.offset}`)) continue;
+      for (const topic of await outputTopics(check)) {
+        for (const r of await abortedRecords(check, topic)) {
           aborted++;
           const id = idOf[topic];
           if (id) abortedDownstream.push(id(r));
@@ -341,7 +423,7 @@ describe('crash test on the real stack: 3 brokers, min.insync.replicas 2, kill -
           rounds.join('\n  '),
       );
     } finally {
-      await Promise.all([log.close(), closeNow(reader.fetch), admin.close().catch(() => undefined)]);
+      await closeReader(check);
     }
-  }, 1_200_000);
+  }, TEST_TIMEOUT_MS);
 });
