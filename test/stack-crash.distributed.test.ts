@@ -7,7 +7,9 @@
  * is sent again under a new Message-ID, never the same one) until the rounds are over, each round
  * (3 by default, SLUICE_CRASH_ROUNDS) SIGKILLs one broker and the
  * stages process at random moments, restarts the stages at once and the broker a few seconds later,
- * and SIGKILLs the restarted stages once more while they work off the backlog.
+ * and SIGKILLs the restarted stages once more while they work off the backlog, the moment one of
+ * their transactions is seen open (an output partition's last stable offset below its high-water
+ * mark).
  * The processes: `sluice serve --roles ingress,access` (SMTP, IMAP, POP3) and `sluice serve --roles
  * stages` (the pipeline), on the same config and namespace.
  *
