@@ -6,7 +6,7 @@ import { runSearchIndexConformance } from './conformance.ts';
 import { buildMatch, ftsString } from './fts-query.ts';
 import Database from 'better-sqlite3';
 import { applyMigrations } from '../sqlite-file.ts';
-import { SEARCH_MIGRATIONS, SqliteSearchIndex } from './sqlite.ts';
+import { ownerToken, SEARCH_MIGRATIONS, SqliteSearchIndex } from './sqlite.ts';
 
 runSearchIndexConformance('sqlite', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-'));
@@ -101,5 +101,18 @@ describe('SqliteSearchIndex durability', () => {
       await index.close();
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('ownerToken', () => {
+  it('is the same token for every spelling of a user id, and differs between users (remembered or not)', () => {
+    const first = ownerToken('Alice@Example.test');
+    expect(first).toMatch(/^u[0-9a-f]{24}$/);
+    expect(ownerToken('alice@example.test')).toBe(first);
+    expect(ownerToken('Alice@Example.test')).toBe(first);
+    expect(ownerToken('bob@example.test')).not.toBe(first);
+    // Past the memo's size it is cleared, and the answers stay the same.
+    for (let i = 0; i < 10_050; i++) ownerToken(`user${i}@example.test`);
+    expect(ownerToken('ALICE@example.test')).toBe(first);
   });
 });
