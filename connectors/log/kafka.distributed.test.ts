@@ -123,6 +123,34 @@ describe('KafkaLog on Kafka itself', () => {
     await consumer.close();
   });
 
+  it('read_committed past the ABORT marker of a transaction that added the partition but wrote nothing to it (Kafka lists no aborted range for it)', async () => {
+    // A stage killed between AddPartitionsToTxn and its produce leaves exactly this; @platformatic/kafka
+    // 1.35's own read_committed filter threw on it, uncaught (kafka/fetch.ts), and the process died.
+    const log = open();
+    const t = unique('tx-empty');
+    await log.ensureTopics([{ name: t, partitions: 1 }]);
+    const msg = (v: string) => ({ topic: t, partition: 0, key: Buffer.from('k'), value: Buffer.from(v) });
+    await log.produce([{ topic: t, key: 'k', value: Buffer.from('before') }]);
+    // An aborted transaction with records, so the Fetch response lists an aborted range...
+    const withRecords = transactional();
+    const aborted = await withRecords.beginTransaction();
+    await aborted.send({ messages: [msg('aborted')] });
+    await aborted.abort();
+    // ...and one of another producer that only added the partition: an ABORT marker not in that list.
+    const empty = transactional();
+    const nothing = await empty.beginTransaction();
+    await nothing.addPartitions(await empty.metadata({ topics: [t] }), [msg('never sent')]);
+    await nothing.abort();
+    await log.produce([{ topic: t, key: 'k', value: Buffer.from('after') }]);
+
+    expect((await log.read(t, 0, 0, 100)).map((r) => r.value.toString())).toEqual(['before', 'after']);
+    const consumer = await log.consumer(unique('group'), [t]);
+    const seen: string[] = [];
+    for (const deadline = Date.now() + 5_000; seen.length < 2 && Date.now() < deadline; ) for (const r of await consumer.poll(100, 200)) seen.push(r.value.toString());
+    expect(seen).toEqual(['before', 'after']);
+    await consumer.close();
+  });
+
   it('throughput (logged, not asserted)', async () => {
     const log = open();
     const [input, output] = [unique('bench-in'), unique('bench-out')];
