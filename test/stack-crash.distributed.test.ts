@@ -130,7 +130,9 @@ async function deploy(dataDir: string): Promise<Deployment> {
 function errorText(err: unknown, depth = 0): string {
   if (!err || typeof err !== 'object' || depth > 4) return '';
   const e = err as Record<string, unknown>;
-  const own = [e.message, e.apiId, e.code !== undefined && `code ${String(e.code)}`].filter((x) => typeof x === 'string' && x).join(' ');
+  // A TypeError and the like: where it was thrown (a library's bug shows in which file).
+  const at = !e.code && typeof e.stack === 'string' ? e.stack.split('\n').find((l) => l.trim().startsWith('at '))?.trim() : undefined;
+  const own = [e.message, e.apiId, e.code !== undefined && `code ${String(e.code)}`, at].filter((x) => typeof x === 'string' && x).join(' ');
   const inner = ['aggregateErrors', 'errors', 'cause'].flatMap((k) => (Array.isArray(e[k]) ? (e[k] as unknown[]) : e[k] ? [e[k]] : [])).map((x) => errorText(x, depth + 1)).filter(Boolean);
   return inner.length ? `${own} (${[...new Set(inner)].join('; ')})` : own;
 }
