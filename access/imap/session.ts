@@ -229,6 +229,9 @@ export class ImapSession implements SessionApi {
         }
       } finally {
         this.busy = false;
+        // RFC 9051 §5.4: idle time counts from the end of the last command, not its start (a
+        // login brake as long as the timeout would otherwise log the client out as it answers).
+        this.autologout.touch();
       }
       this.connection.flush();
       await this.connection.drained();
