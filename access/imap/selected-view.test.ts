@@ -1,4 +1,5 @@
 import { describe, it, expect } from 'vitest';
+import { startAccessTestEnv } from '../test-kit.ts';
 import type { Mailbox } from '../../connectors/store/store.ts';
 import type { SequenceSet } from './command.ts';
 import { RecentUids } from './recent.ts';
@@ -79,5 +80,33 @@ describe('SelectedMailbox flags and \\Recent', () => {
     expect(selected.shownFlags(10, ['\\Seen'], { condstore: false, qresync: false, imap4rev2: true, utf8: true })).toEqual(['\\Seen']);
     expect(new SelectedMailbox(mailbox, false, summaries, recent).recent.size).toBe(0);
     expect(recent.firstRecent(mailbox)).toBe(31);
+  });
+});
+
+describe('SelectedMailbox.update', () => {
+  const enabled = { condstore: false, qresync: false, imap4rev2: true, utf8: true };
+  const raw = (n: number) => `From: a@example.test\r\nTo: bob@example.test\r\nSubject: ${n}\r\nMessage-ID: <${n}@example.test>\r\n\r\nbody ${n}\r\n`;
+
+  it('a message stored between the read of the mailbox and of its messages is not reported as a flag change', async () => {
+    const env = await startAccessTestEnv();
+    try {
+      await env.addUser('bob@example.test', 'secret');
+      const user = await env.store.user('bob@example.test');
+      if (!user) throw new Error('no user');
+      await env.deliver('bob@example.test', raw(1));
+      // SELECT reads the mailbox row, then the message list; mail arrives in between.
+      const row = await env.store.mailbox(user.id, 'INBOX');
+      if (!row) throw new Error('no INBOX');
+      await env.deliver('bob@example.test', raw(2));
+      const summaries = await env.store.summaries(row.id);
+      expect(summaries.map((m) => m.modseq > row.highestModseq)).toEqual([false, true]);
+      const v = new SelectedMailbox(row, true, summaries);
+      expect(await v.update(env.store, enabled, true)).toEqual([]);
+      // A real change to it later is reported.
+      await env.deliver('bob@example.test', raw(3));
+      expect(await v.update(env.store, enabled, true)).toEqual(['* 3 EXISTS\r\n']);
+    } finally {
+      await env.close();
+    }
   });
 });

@@ -46,6 +46,9 @@ export class SelectedMailbox implements SelectedView {
       for (const uid of recent) this.recent.add(uid);
     }
     this.modseq = mailbox.highestModseq;
+    // The mailbox row is read before its messages: a message stored between the two reads is
+    // listed here with a MODSEQ above the row's. It is not a change for this session to report.
+    for (const m of summaries) if (m.modseq > this.modseq) this.reported.set(m.uid, m.modseq);
     this.knownFlags = new Set(SYSTEM_FLAGS);
     for (const m of summaries) for (const flag of m.flags) this.knownFlags.add(flag);
     this.knownFlags.delete('\\Recent');
