@@ -114,9 +114,9 @@ export class SqliteSearchIndex implements SearchIndex {
     this.deleteDoc = db.prepare<[number]>('DELETE FROM docs WHERE id = ?');
     this.deleteText = db.prepare<[number]>('DELETE FROM fts WHERE rowid = ?');
     const hits = 'SELECT d.message_key, d.mailbox_id, d.uid FROM fts JOIN docs d ON d.id = fts.rowid WHERE fts MATCH ? AND d.user_id = ?';
-    this.searchUser = db.prepare<[string, string, number], HitRow>(`${hits} ORDER BY d.mailbox_id, d.uid LIMIT ?`);
+    this.searchUser = db.prepare<[string, string, number], HitRow>(`${hits} ORDER BY d.mailbox_id, d.uid LIMIT (? + 0)`);
     this.searchMailbox = db.prepare<[string, string, number, number], HitRow>(
-      `${hits} AND d.mailbox_id = ? ORDER BY d.mailbox_id, d.uid LIMIT ?`,
+      `${hits} AND d.mailbox_id = ? ORDER BY d.mailbox_id, d.uid LIMIT (? + 0)`,
     );
     this.findSource = db.prepare<[string], { id: number; user_id: string; received_at: number; imap: number }>(
       'SELECT id, user_id, received_at, imap FROM docs WHERE message_key = ?',

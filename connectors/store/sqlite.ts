@@ -84,7 +84,7 @@ function prepare(db: Db) {
     ),
     byKey: db.prepare<[string], MessageRow>(`${MESSAGE_SELECT} WHERE m.message_key = ?`),
     page: db.prepare<[number, number, number], MessageRow>(
-      `${MESSAGE_SELECT} WHERE m.mailbox_id = ? AND m.uid > ? ORDER BY m.uid LIMIT ?`,
+      `${MESSAGE_SELECT} WHERE m.mailbox_id = ? AND m.uid > ? ORDER BY m.uid LIMIT (? + 0)`,
     ),
     byUid: db.prepare<[number, number], MessageRow>(`${MESSAGE_SELECT} WHERE m.mailbox_id = ? AND m.uid = ?`),
     byUids: db.prepare<[number, string], MessageRow>(
