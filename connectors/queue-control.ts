@@ -28,7 +28,7 @@ export class LogQueueControl implements QueueControlReader {
   private readonly type = schemaType(QUEUE_CONTROL_SCHEMA);
   private readonly marks = new Map<string, QueueControl>();
   private readNext = 0;
-  /** Whether this reader or writer has made sure the topic exists. */
+  /** The topic exists once a queue command has written to it; until then there are no marks. */
   private exists = false;
 
   constructor(private readonly log: Log) {}
@@ -42,9 +42,10 @@ export class LogQueueControl implements QueueControlReader {
   }
 
   private async readNew(): Promise<void> {
-    // Created by the first reader (idempotent), not looked up on every read: listing the
-    // topics for each outbound record cost more than the read of the marks.
-    if (!this.exists) await this.ensureTopic();
+    if (!this.exists) {
+      this.exists = (await this.log.topics()).some((t) => t.name === QUEUE_CONTROL_TOPIC.name);
+      if (!this.exists) return;
+    }
     const [end] = await this.log.endOffsets(QUEUE_CONTROL_TOPIC.name);
     while (this.readNext < end) {
       const records = await this.log.read(QUEUE_CONTROL_TOPIC.name, 0, this.readNext, 1000);
@@ -77,7 +78,7 @@ export class LogQueueControl implements QueueControlReader {
     return { topic: QUEUE_CONTROL_TOPIC.name, key: mark.outboundId, value: this.type.toBuffer(mark) };
   }
 
-  /** Creates the topic (the first read, and the writers: `sluice queue retry-now | drop`). */
+  /** Creates the topic (the writers: `sluice queue retry-now | drop`). */
   async ensureTopic(): Promise<void> {
     await this.log.ensureTopics([QUEUE_CONTROL_TOPIC]);
     this.exists = true;
