@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import Database from 'better-sqlite3';
 import { SqliteBlobStore } from './sqlite.ts';
 
 describe('SqliteBlobStore durability', () => {
@@ -35,5 +37,28 @@ describe('SqliteBlobStore durability', () => {
     expect(resolved).toEqual(['a', 'b', 'c', 'd']);
     expect((await store.get(ids[3])).toString()).toBe('d');
     await store.close();
+  });
+
+  it('upgrades a file from before migrations: the blobs move into a rowid table, every one still found by its id', async () => {
+    const file = path.join(dir, 'blobs.db');
+    const old = new Database(file);
+    old.exec('CREATE TABLE blobs (id TEXT PRIMARY KEY, bytes BLOB NOT NULL) WITHOUT ROWID');
+    const blobs = [Buffer.from('small'), Buffer.alloc(40_000, 7), Buffer.from('x'.repeat(5000))];
+    const ids = blobs.map((b) => createHash('sha256').update(b).digest('hex'));
+    for (let i = 0; i < blobs.length; i++) old.prepare('INSERT INTO blobs (id, bytes) VALUES (?, ?)').run(ids[i], blobs[i]);
+    old.close();
+
+    const store = new SqliteBlobStore({ path: file });
+    for (let i = 0; i < blobs.length; i++) expect((await store.get(ids[i])).equals(blobs[i])).toBe(true);
+    expect(await store.put(blobs[1])).toBe(ids[1]); // already there: kept once
+    const added = await store.put(Buffer.from('new'));
+    expect((await store.get(added)).toString()).toBe('new');
+    await store.close();
+
+    const check = new Database(file, { readonly: true });
+    expect(check.pragma('user_version', { simple: true })).toBe(2);
+    expect(check.prepare("SELECT sql FROM sqlite_master WHERE name = 'blobs'").pluck().get()).not.toMatch(/WITHOUT ROWID/i);
+    expect(check.prepare('SELECT count(*) FROM blobs').pluck().get()).toBe(4);
+    check.close();
   });
 });

@@ -8,10 +8,24 @@
  */
 import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import { openDurableDatabase } from '../sqlite-file.ts';
+import { applyMigrations, openDurableDatabase } from '../sqlite-file.ts';
 import { BlobNotFoundError, type BlobStore } from './blob.ts';
 import { sqliteHealth, type EngineHealth } from '../health.ts';
 import { WalCommitter, type FileSync } from '../wal-commit.ts';
+
+/**
+ * Numbered migrations of `blobs.db` (append only; files from before migrations have the first
+ * one's table and `user_version` 0). The second moves the blobs into a rowid table: a WITHOUT
+ * ROWID table keeps each row in its key's b-tree, which SQLite advises only for rows under about
+ * a twentieth of a page; with ~20 KB messages a read took 34 µs there and 14 µs by rowid.
+ */
+export const BLOB_MIGRATIONS: readonly string[] = [
+  'CREATE TABLE IF NOT EXISTS blobs (id TEXT PRIMARY KEY, bytes BLOB NOT NULL) WITHOUT ROWID',
+  `CREATE TABLE blobs_by_rowid (id TEXT NOT NULL UNIQUE, bytes BLOB NOT NULL);
+   INSERT INTO blobs_by_rowid (id, bytes) SELECT id, bytes FROM blobs;
+   DROP TABLE blobs;
+   ALTER TABLE blobs_by_rowid RENAME TO blobs;`,
+];
 
 interface Pending {
   readonly id: string;
@@ -33,7 +47,7 @@ export class SqliteBlobStore implements BlobStore {
 
   /** `syncFile`: how a commit fsyncs the WAL (tests); default fdatasync on libuv's thread pool. */
   constructor(options: { path: string; syncFile?: FileSync }) {
-    this.db = openDurableDatabase(options.path, (db) => db.exec('CREATE TABLE IF NOT EXISTS blobs (id TEXT PRIMARY KEY, bytes BLOB NOT NULL) WITHOUT ROWID'));
+    this.db = openDurableDatabase(options.path, (db) => applyMigrations(db, BLOB_MIGRATIONS, 'blob store'));
     this.commits = new WalCommitter(this.db, { syncFile: options.syncFile });
     this.insert = this.db.prepare('INSERT OR IGNORE INTO blobs (id, bytes) VALUES (?, ?)');
     this.select = this.db.prepare<[string], Buffer>('SELECT bytes FROM blobs WHERE id = ?').pluck();
