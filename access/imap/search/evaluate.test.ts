@@ -337,4 +337,32 @@ describe('searchMailbox between changes', () => {
       await res.close();
     }
   });
+
+  it('a UID list kept between searches, appended to as a session does: new mail (indexed or not yet) and expunges are seen', async () => {
+    const res = openTestResources();
+    try {
+      const service = readOnlyService(res);
+      await res.store.addDomain('example.test');
+      await res.store.addUser(ALICE, 'hash');
+      const stages = pipeline(res, ALICE);
+      const random = prng(11);
+      await stages.index(await stages.store(await stages.commands(Array.from({ length: 3 }, (_, i) => ({ ...generateMessage(i, random), flags: [] })))));
+      const mailbox = (await res.store.mailbox(ALICE, 'INBOX'))!;
+      const uids = [1, 2, 3]; // the session's list: the same array from search to search
+      const everyMessage = { kind: 'text' as const, value: 'message-id: <gen-' };
+      const search = () => searchMailbox({ service, userId: ALICE, mailbox, uids, savedSearch: [], key: everyMessage });
+      expect(await search()).toEqual([1, 2, 3]);
+      expect(await search()).toEqual([1, 2, 3]);
+      const fresh = await stages.store(await stages.commands([{ ...generateMessage(7, random), flags: [] }]));
+      uids.push(4);
+      expect(await search()).toEqual([1, 2, 3, 4]); // read from the message: not indexed yet
+      await stages.index(fresh);
+      expect(await search()).toEqual([1, 2, 3, 4]);
+      await stages.store([{ commandId: 'x', userId: ALICE, issuedAt: 1, deliver: null, expunge: { mailboxId: mailbox.id, uids: [2], onlyDeleted: false } }]);
+      expect(await search()).toEqual([1, 3, 4]); // still in the list until the session announces it
+    } finally {
+      await res.close();
+    }
+  });
 });
+

@@ -63,7 +63,7 @@ class MailboxSearch {
 
   async universe(): Promise<Uids> {
     this.summaries = await this.cache.summaries(this.input.service.store, this.input.userId, this.input.mailbox);
-    this.universeUids = new Set(this.input.uids.filter((uid) => this.summaries.has(uid)));
+    this.universeUids = universeOf(this.input.uids, this.summaries);
     return this.universeUids;
   }
 
@@ -185,15 +185,21 @@ class MailboxSearch {
   }
 
   private async substring(match: SubstringMatch, candidates: Uids): Promise<Uids> {
-    const { indexed, unindexed } = await this.split(candidates);
+    const indexedUids = await this.indexedUids();
+    // Only the unindexed candidates are listed: on a large mailbox that is few or none.
+    let indexedCount = 0;
+    const unindexed: number[] = [];
+    for (const uid of candidates) {
+      if (indexedUids.has(uid)) indexedCount += 1;
+      else unindexed.push(uid);
+    }
     const out = new Set<number>();
-    if (indexed.length > 0) {
+    if (indexedCount > 0) {
       const matched = await this.matchUids(match);
-      if (matched.size < indexed.length) {
-        const indexedUids = await this.indexed!;
+      if (matched.size < indexedCount) {
         for (const uid of matched) if (candidates.has(uid) && indexedUids.has(uid)) out.add(uid);
       } else {
-        for (const uid of indexed) if (matched.has(uid)) out.add(uid);
+        for (const uid of candidates) if (matched.has(uid) && indexedUids.has(uid)) out.add(uid);
       }
     }
     for (const [uid, f] of await this.fieldsOf(unindexed)) if (matchesFields(f, match)) out.add(uid);
@@ -214,9 +220,14 @@ class MailboxSearch {
     return this.cache.facts(this.input.service.store, this.input.userId, this.input.mailbox.id, uids);
   }
 
-  private async split(candidates: Iterable<number>): Promise<{ indexed: number[]; unindexed: number[] }> {
+  /** The UIDs of the universe the search index has indexed (asked once per search). */
+  private indexedUids(): Promise<ReadonlySet<number>> {
     this.indexed ??= this.cache.indexed(this.input.service.search, this.input.userId, this.input.mailbox.id, this.universeUids);
-    const indexedUids = await this.indexed;
+    return this.indexed;
+  }
+
+  private async split(candidates: Iterable<number>): Promise<{ indexed: number[]; unindexed: number[] }> {
+    const indexedUids = await this.indexedUids();
     const indexed: number[] = [];
     const unindexed: number[] = [];
     for (const uid of candidates) (indexedUids.has(uid) ? indexed : unindexed).push(uid);
@@ -271,6 +282,34 @@ function cost(key: SearchKey): number {
     case 'and':
       return key.keys.reduce((max, k) => Math.max(max, cost(k)), 0);
   }
+}
+
+/** The universe last built from a session's UID list, with what it was built from. */
+interface UniverseMemo {
+  readonly summaries: ReadonlyMap<number, MessageSummary>;
+  readonly length: number;
+  readonly first: number | undefined;
+  readonly last: number | undefined;
+  readonly uids: Uids;
+}
+
+const universes = new WeakMap<readonly number[], UniverseMemo>();
+
+/**
+ * The session's UIDs still in the store, as a Set: the same Set again while neither the session's
+ * list (a session only appends to it or replaces it) nor the summaries (replaced, never changed in
+ * place) changed. Building it cost ~1 ms per SEARCH of a 10,000-message mailbox. Never changed by
+ * the evaluation: every key makes a new Set.
+ */
+function universeOf(uids: readonly number[], summaries: ReadonlyMap<number, MessageSummary>): Uids {
+  const memo = universes.get(uids);
+  if (memo && memo.summaries === summaries && memo.length === uids.length && memo.first === uids[0] && memo.last === uids[uids.length - 1]) {
+    return memo.uids;
+  }
+  const out = new Set<number>();
+  for (const uid of uids) if (summaries.has(uid)) out.add(uid);
+  universes.set(uids, { summaries, length: uids.length, first: uids[0], last: uids[uids.length - 1], uids: out });
+  return out;
 }
 
 function filter(uids: Uids, keep: (uid: number) => boolean): Uids {

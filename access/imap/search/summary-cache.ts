@@ -33,6 +33,8 @@ interface Entry {
   indexed: ReadonlySet<number>;
   /** Added to, never changed (a message's facts are fixed); expunged UIDs are dropped. */
   readonly facts: Map<number, MessageFacts>;
+  /** UID sets (a session's universe, `evaluate.ts`) found wholly in `indexed`: not checked again. */
+  readonly covered: WeakSet<object>;
 }
 
 /** Above this many changed messages, reading all summaries again is cheaper than the delta. */
@@ -65,7 +67,7 @@ export class SummaryCache {
     // Read the MODSEQ first: a change in between is applied again next time (idempotent).
     const { highestModseq } = await store.changes(mailbox.id, Number.MAX_SAFE_INTEGER);
     const summaries = new Map((await store.summaries(mailbox.id)).map((s) => [s.uid, s] as const));
-    const fresh: Entry = { userId, uidValidity: mailbox.uidValidity, modseq: highestModseq, summaries, indexed: new Set(), facts: new Map() };
+    const fresh: Entry = { userId, uidValidity: mailbox.uidValidity, modseq: highestModseq, summaries, indexed: new Set(), facts: new Map(), covered: new WeakSet() };
     this.touch(mailbox.id, fresh);
     return summaries;
   }
@@ -73,13 +75,16 @@ export class SummaryCache {
   /** The UIDs among `uids` that the index has indexed (asks the index only about unknown ones). */
   async indexed(search: SearchIndex, userId: string, mailboxId: number, uids: Iterable<number>): Promise<ReadonlySet<number>> {
     const entry = this.entries.get(mailboxId);
-    const known = entry && entry.userId === userId ? entry.indexed : new Set<number>();
+    const mine = entry && entry.userId === userId ? entry : undefined;
+    const known = mine ? mine.indexed : new Set<number>();
+    if (mine?.covered.has(uids)) return known; // indexed stays indexed while in the mailbox
     for (const uid of uids) {
       if (known.has(uid)) continue;
       const indexed = await search.indexedUids(userId, mailboxId);
-      if (entry && entry.userId === userId) entry.indexed = indexed;
+      if (mine) mine.indexed = indexed;
       return indexed;
     }
+    mine?.covered.add(uids);
     return known;
   }
 
