@@ -299,16 +299,25 @@ describe('searchMailbox against a brute-force scan', () => {
 });
 
 describe('searchMailbox between changes', () => {
-  it('sees flag changes, expunges and new mail at once (the summary cache follows the mailbox state)', async () => {
+  /** Fresh resources with Alice's INBOX holding `count` generated messages, stored and indexed. */
+  async function aliceWith(count: number, seed: number) {
     const res = openTestResources();
     try {
-      const service = readOnlyService(res);
       await res.store.addDomain('example.test');
       await res.store.addUser(ALICE, 'hash');
       const stages = pipeline(res, ALICE);
-      const random = prng(5);
-      const first = await stages.store(await stages.commands(Array.from({ length: 4 }, (_, i) => ({ ...generateMessage(i, random), flags: [] }))));
-      await stages.index(first);
+      const random = prng(seed);
+      await stages.index(await stages.store(await stages.commands(Array.from({ length: count }, (_, i) => ({ ...generateMessage(i, random), flags: [] })))));
+      return { res, service: readOnlyService(res), stages, random };
+    } catch (err) {
+      await res.close();
+      throw err;
+    }
+  }
+
+  it('sees flag changes, expunges and new mail at once (the summary cache follows the mailbox state)', async () => {
+    const { res, service, stages, random } = await aliceWith(4, 5);
+    try {
       const box = async () => (await res.store.mailbox(ALICE, 'INBOX'))!;
       const unseen = async () => {
         const mailbox = await box();
@@ -339,14 +348,8 @@ describe('searchMailbox between changes', () => {
   });
 
   it('a UID list kept between searches, appended to as a session does: new mail (indexed or not yet) and expunges are seen', async () => {
-    const res = openTestResources();
+    const { res, service, stages, random } = await aliceWith(3, 11);
     try {
-      const service = readOnlyService(res);
-      await res.store.addDomain('example.test');
-      await res.store.addUser(ALICE, 'hash');
-      const stages = pipeline(res, ALICE);
-      const random = prng(11);
-      await stages.index(await stages.store(await stages.commands(Array.from({ length: 3 }, (_, i) => ({ ...generateMessage(i, random), flags: [] })))));
       const mailbox = (await res.store.mailbox(ALICE, 'INBOX'))!;
       const uids = [1, 2, 3]; // the session's list: the same array from search to search
       const everyMessage = { kind: 'text' as const, value: 'message-id: <gen-' };
