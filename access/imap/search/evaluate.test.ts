@@ -367,5 +367,25 @@ describe('searchMailbox between changes', () => {
       await res.close();
     }
   });
+
+  it('an indexed message the session has not announced yet is not in its result, however often it searches', async () => {
+    const { res, service, stages, random } = await aliceWith(3, 13);
+    try {
+      const mailbox = (await res.store.mailbox(ALICE, 'INBOX'))!;
+      const uids = [1, 2, 3];
+      const everyMessage = { kind: 'text' as const, value: 'message-id: <gen-' };
+      const search = () => searchMailbox({ service, userId: ALICE, mailbox, uids, savedSearch: [], key: everyMessage });
+      expect(await search()).toEqual([1, 2, 3]);
+      await stages.index(await stages.store(await stages.commands([{ ...generateMessage(8, random), flags: [] }])));
+      expect(await res.search.indexedUids(ALICE, mailbox.id)).toEqual(new Set([1, 2, 3, 4]));
+      // The first search after the change checks the universe against the index; the next ones know it is covered.
+      for (let i = 0; i < 3; i++) expect(await search()).toEqual([1, 2, 3]);
+      uids.push(4);
+      expect(await search()).toEqual([1, 2, 3, 4]);
+      expect(await search()).toEqual([1, 2, 3, 4]);
+    } finally {
+      await res.close();
+    }
+  });
 });
 

@@ -186,6 +186,12 @@ class MailboxSearch {
 
   private async substring(match: SubstringMatch, candidates: Uids): Promise<Uids> {
     const indexedUids = await this.indexedUids();
+    if (candidates === this.universeUids && this.cache.covers(this.input.userId, this.input.mailbox.id, candidates)) {
+      // Every candidate is indexed (known without walking them): the index's matches in the universe.
+      const out = new Set<number>();
+      for (const uid of await this.matchUids(match)) if (candidates.has(uid)) out.add(uid);
+      return out;
+    }
     // Only the unindexed candidates are listed: on a large mailbox that is few or none.
     let indexedCount = 0;
     const unindexed: number[] = [];

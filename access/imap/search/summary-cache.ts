@@ -88,6 +88,12 @@ export class SummaryCache {
     return known;
   }
 
+  /** Whether `indexed` found every UID of this very set indexed (a universe, checked once). */
+  covers(userId: string, mailboxId: number, uids: object): boolean {
+    const entry = this.entries.get(mailboxId);
+    return entry !== undefined && entry.userId === userId && entry.covered.has(uids);
+  }
+
   /**
    * Size and internal date of these messages (missing ones read from the store), by UID. The
    * map is the cache's own, for `summaries`' entry of this mailbox; callers may set `sentDay`.
