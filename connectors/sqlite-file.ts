@@ -6,7 +6,7 @@
 import Database from 'better-sqlite3';
 
 /** Largest part of each file read through the memory map. */
-const MMAP_BYTES = 1 << 30;
+export const MMAP_BYTES = 1 << 30;
 
 /** Opens (creating if needed) a durable SQLite file, runs `setup` on it, and closes it again if that throws. */
 export function openDurableDatabase(path: string, setup: (db: Database.Database) => void = () => undefined): Database.Database {

@@ -42,15 +42,20 @@ export function openStore(config: Readonly<Config>): Promise<MailStore> {
   return openMailStore(config);
 }
 
+export interface OpenAppOptions extends OpenLogOptions {
+  /** Threads answering IMAP substring matches on the embedded search index (`SqliteSearchIndexOptions.readers`); default 0. */
+  readonly searchReaders?: number;
+}
+
 /**
  * Opens every engine (in parallel); if one fails, closes those that opened and throws its error.
  * `options.logSyncOnPool`: the embedded log fsyncs appends off this thread (`EmbeddedLogOptions.syncOnPool`)
  * — for the pipeline thread, which makes every append of the server and runs its stages.
  */
-export async function openApp(config: Readonly<Config>, logger: Logger, options: OpenLogOptions = {}): Promise<App> {
+export async function openApp(config: Readonly<Config>, logger: Logger, options: OpenAppOptions = {}): Promise<App> {
   const topologies = loadTopologies(config.topology.dir, PROCESSORS);
   mkdirSync(config.dataDir, { recursive: true });
-  const opened = await Promise.allSettled([openLog(config, topologies, options), openBlobStore(config), openMailStore(config), openSearchIndex(config)] as const);
+  const opened = await Promise.allSettled([openLog(config, topologies, options), openBlobStore(config), openMailStore(config), openSearchIndex(config, { readers: options.searchReaders })] as const);
   const failed = opened.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
   if (failed.length > 0) {
     for (const o of opened) if (o.status === 'fulfilled') await o.value.close().catch(() => undefined);

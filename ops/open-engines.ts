@@ -120,12 +120,13 @@ export async function openMailStore(config: Readonly<Config>): Promise<MailStore
   }
 }
 
-export async function openSearchIndex(config: Readonly<Config>): Promise<SearchIndex> {
+/** `readers`: threads for IMAP substring matches on the embedded index (`SqliteSearchIndexOptions.readers`). */
+export async function openSearchIndex(config: Readonly<Config>, options: { readers?: number } = {}): Promise<SearchIndex> {
   const engine = config.engines.search;
   switch (engine.kind) {
     case 'sqlite':
       mkdirSync(config.dataDir, { recursive: true });
-      return new SqliteSearchIndex({ path: join(config.dataDir, 'search.db') });
+      return new SqliteSearchIndex({ path: join(config.dataDir, 'search.db'), readers: options.readers });
     case 'opensearch': {
       const { OpenSearchSearchIndex } = await import('../connectors/search/opensearch.ts');
       return opening('search', 'opensearch', `${engine.node} index ${engine.index}`, () =>

@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config, Role } from './config.ts';
@@ -44,7 +45,8 @@ export async function serve(config: Readonly<Config>, logger: Logger): Promise<R
   if (!runsAllRoles(config) && localEngines(config).length > 0) {
     logger.warn({ roles: config.roles, engines: localEngines(config) }, 'roles apart with engines in the data folder: only processes on this machine, on this data folder, share them');
   }
-  const app = await openApp(config, logger);
+  // IMAP SEARCH's index queries run beside the thread that serves the sessions (substring-readers.ts).
+  const app = await openApp(config, logger, { searchReaders: runsRole(config, 'access') ? Math.min(4, availableParallelism()) : 0 });
   const metrics = new Metrics();
   // Lag and engine health on /ops and /metrics in every role; throughput only where stages run.
   const ops = watchOps(app, metrics, { runsStages: runsRole(config, 'stages') });

@@ -26,6 +26,25 @@ runSearchIndexConformance('sqlite', async () => {
   };
 });
 
+// The same, with IMAP substring matches answered by reader threads (substring-readers.ts).
+runSearchIndexConformance('sqlite with reader threads', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-'));
+  const file = path.join(dir, 'search.db');
+  const opened = [new SqliteSearchIndex({ path: file, readers: 2 })];
+  return {
+    index: opened[0],
+    reopen: async () => {
+      const index = new SqliteSearchIndex({ path: file, readers: 2 });
+      opened.push(index);
+      return index;
+    },
+    cleanup: async () => {
+      for (const index of opened) await index.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
 describe('FTS5 MATCH building', () => {
   it('quotes every value as one FTS5 string, doubling quotes', () => {
     expect(ftsString('a "b" c')).toBe('"a ""b"" c"');

@@ -28,6 +28,7 @@ import { applyMigrations, openDurableDatabase } from '../sqlite-file.ts';
 import { buildMatch, FTS_COLUMNS } from './fts-query.ts';
 import type { DocumentCopy, Relocation, SearchDocument, SearchHit, SearchIndex, SearchQuery } from './search.ts';
 import { SUBSTRING_MIGRATION, SubstringTable } from './sqlite-substring.ts';
+import { NoReaderError, SubstringReaders } from './substring-readers.ts';
 import type { SubstringMatch } from './substring.ts';
 import { sqliteHealth, type EngineHealth } from '../health.ts';
 import { WalCommitter, type FileSync } from '../wal-commit.ts';
@@ -37,6 +38,11 @@ export interface SqliteSearchIndexOptions {
   readonly path: string;
   /** How writes fsync the WAL (tests); default fdatasync on libuv's thread pool. */
   readonly syncFile?: FileSync;
+  /**
+   * Threads answering IMAP substring matches (`matchUids`) with their own read-only connections
+   * (substring-readers.ts); default 0: on the calling thread.
+   */
+  readonly readers?: number;
 }
 
 /** Numbered migrations of the index file (append only; exported for the upgrade test). */
@@ -93,6 +99,7 @@ export class SqliteSearchIndex implements SearchIndex {
   private readonly copyWords;
   private readonly substr: SubstringTable;
   private readonly commits: WalCommitter;
+  private readonly readers: SubstringReaders | null;
   private closed = false;
 
   constructor(options: SqliteSearchIndexOptions) {
@@ -127,6 +134,7 @@ export class SqliteSearchIndex implements SearchIndex {
        SELECT ?, from_h, to_h, cc_h, subject, body, attachments, ? FROM substr WHERE rowid = ?`,
     );
     this.substr = new SubstringTable(db);
+    this.readers = options.readers ? new SubstringReaders(options.path, options.readers) : null;
   }
 
   async index(docs: readonly SearchDocument[]): Promise<void> {
@@ -171,6 +179,14 @@ export class SqliteSearchIndex implements SearchIndex {
 
   async matchUids(userId: string, mailboxId: number, match: SubstringMatch): Promise<Set<number>> {
     this.assertOpen();
+    if (this.readers && this.readers.size > 0) {
+      try {
+        return await this.readers.match(userId.toLowerCase(), mailboxId, match);
+      } catch (err) {
+        if (!(err instanceof NoReaderError)) throw err;
+        // The reader threads are gone: answered here, as without them.
+      }
+    }
     return this.substr.match(userId.toLowerCase(), mailboxId, match);
   }
 
@@ -217,6 +233,7 @@ export class SqliteSearchIndex implements SearchIndex {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.readers?.close();
     await this.commits.close();
     this.db.close();
   }
