@@ -31,10 +31,12 @@ runSearchIndexConformance('sqlite with reader threads', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-'));
   const file = path.join(dir, 'search.db');
   const opened = [new SqliteSearchIndex({ path: file, readers: 2 })];
+  await opened[0].startReaders();
   return {
     index: opened[0],
     reopen: async () => {
       const index = new SqliteSearchIndex({ path: file, readers: 2 });
+      await index.startReaders();
       opened.push(index);
       return index;
     },

@@ -99,7 +99,10 @@ export class SqliteSearchIndex implements SearchIndex {
   private readonly copyWords;
   private readonly substr: SubstringTable;
   private readonly commits: WalCommitter;
-  private readonly readers: SubstringReaders | null;
+  /** Started at the first substring match (`readers` of the options): a server that is never searched has none. */
+  private readers: SubstringReaders | null = null;
+  private readonly readerCount: number;
+  private readonly path: string;
   private closed = false;
 
   constructor(options: SqliteSearchIndexOptions) {
@@ -134,7 +137,14 @@ export class SqliteSearchIndex implements SearchIndex {
        SELECT ?, from_h, to_h, cc_h, subject, body, attachments, ? FROM substr WHERE rowid = ?`,
     );
     this.substr = new SubstringTable(db);
-    this.readers = options.readers ? new SubstringReaders(options.path, options.readers) : null;
+    this.readerCount = options.readers ?? 0;
+    this.path = options.path;
+  }
+
+  /** Starts the reader threads (if any) and resolves once they are ready: tests. */
+  async startReaders(): Promise<void> {
+    if (this.readerCount > 0) this.readers ??= new SubstringReaders(this.path, this.readerCount);
+    await this.readers?.whenStarted();
   }
 
   async index(docs: readonly SearchDocument[]): Promise<void> {
@@ -179,13 +189,15 @@ export class SqliteSearchIndex implements SearchIndex {
 
   async matchUids(userId: string, mailboxId: number, match: SubstringMatch): Promise<Set<number>> {
     this.assertOpen();
-    if (this.readers && this.readers.size > 0) {
+    if (this.readerCount > 0) {
+      this.readers ??= new SubstringReaders(this.path, this.readerCount);
+      const answer = this.readers.match(userId.toLowerCase(), mailboxId, match);
       try {
-        return await this.readers.match(userId.toLowerCase(), mailboxId, match);
+        if (answer) return await answer;
       } catch (err) {
         if (!(err instanceof NoReaderError)) throw err;
-        // The reader threads are gone: answered here, as without them.
       }
+      // No reader thread is ready yet (or left): answered here, as without them.
     }
     return this.substr.match(userId.toLowerCase(), mailboxId, match);
   }

@@ -5,9 +5,10 @@
  * that serves every IMAP session, eight concurrent searches wait for each other and every other
  * session waits for them. Here the queries of concurrent searches run side by side, on other cores.
  *
- * A request goes to the thread with the fewest requests outstanding. A thread that dies fails its
- * outstanding requests and leaves the pool; with none left, `match` rejects with
- * `NoReaderError` and the caller answers on its own thread.
+ * A request goes to the ready thread with the fewest requests outstanding. Until a thread is ready
+ * (~0.4 s to load) and once every thread is gone, `match` returns null and the caller answers on
+ * its own thread. A thread that dies fails its outstanding requests with `NoReaderError` (the
+ * caller answers those itself too) and leaves the pool.
  */
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
@@ -34,10 +35,13 @@ export class NoReaderError extends Error {}
 interface Reader {
   readonly worker: Worker;
   readonly waiting: Map<number, { resolve: (uids: Set<number>) => void; reject: (err: Error) => void }>;
+  /** It has opened the file and answers. */
+  ready: boolean;
 }
 
 export class SubstringReaders {
   private readonly readers: Reader[] = [];
+  private readonly started: Promise<void>[] = [];
   private nextId = 0;
   private closing = false;
 
@@ -48,21 +52,31 @@ export class SubstringReaders {
     for (let i = 0; i < count; i++) this.add(new Worker(bootstrap, { workerData: data }));
   }
 
-  /** Threads still running. */
+  /** Threads ready to answer. */
   get size(): number {
-    return this.readers.length;
+    return this.readers.filter((r) => r.ready).length;
   }
 
-  /** The UIDs matching `match` in one mailbox (`SubstringTable.match`, on a reader thread). */
-  match(userId: string, mailboxId: number, match: SubstringMatch): Promise<Set<number>> {
-    if (this.readers.length === 0 || this.closing) return Promise.reject(new NoReaderError('no search reader thread is running'));
-    let reader = this.readers[0];
-    for (const r of this.readers) if (r.waiting.size < reader.waiting.size) reader = r;
+  /** Resolves once every thread is ready or gone. */
+  async whenStarted(): Promise<void> {
+    await Promise.all(this.started);
+  }
+
+  /**
+   * The UIDs matching `match` in one mailbox (`SubstringTable.match`, on a reader thread), or
+   * null when no thread is ready to answer.
+   */
+  match(userId: string, mailboxId: number, match: SubstringMatch): Promise<Set<number>> | null {
+    if (this.closing) return null;
+    let reader: Reader | undefined;
+    for (const r of this.readers) if (r.ready && (!reader || r.waiting.size < reader.waiting.size)) reader = r;
+    if (!reader) return null;
+    const chosen = reader;
     const id = this.nextId++;
     const request: ReaderRequest = { id, userId, mailboxId, match };
     return new Promise((resolve, reject) => {
-      reader.waiting.set(id, { resolve, reject });
-      reader.worker.postMessage(request);
+      chosen.waiting.set(id, { resolve, reject });
+      chosen.worker.postMessage(request);
     });
   }
 
@@ -75,18 +89,25 @@ export class SubstringReaders {
   }
 
   private add(worker: Worker): void {
-    const reader: Reader = { worker, waiting: new Map() };
+    const reader: Reader = { worker, waiting: new Map(), ready: false };
     this.readers.push(reader);
+    let started: () => void = () => undefined;
+    this.started.push(new Promise<void>((resolve) => (started = resolve)));
     // The threads never keep the process alive on their own.
     worker.unref();
     worker.on('message', (reply: ReaderReply | 'ready') => {
-      if (reply === 'ready') return;
+      if (reply === 'ready') {
+        reader.ready = true;
+        started();
+        return;
+      }
       const waiter = reader.waiting.get(reply.id);
       reader.waiting.delete(reply.id);
       if ('error' in reply) waiter?.reject(new Error(reply.error));
       else waiter?.resolve(new Set(reply.uids));
     });
     const gone = (err: Error): void => {
+      started();
       const at = this.readers.indexOf(reader);
       if (at >= 0) this.readers.splice(at, 1);
       for (const waiter of reader.waiting.values()) waiter.reject(err);
