@@ -25,7 +25,8 @@ port.on('message', (request: ReaderRequest | 'close') => {
   }
   let reply: ReaderReply;
   try {
-    reply = { id: request.id, uids: [...table.match(request.userId, request.mailboxId, request.match)] };
+    // Ascending, as the caller answers (sorted here, off its thread).
+    reply = { id: request.id, uids: [...table.match(request.userId, request.mailboxId, request.match)].sort((a, b) => a - b) };
   } catch (err) {
     reply = { id: request.id, error: err instanceof Error ? err.message : String(err) };
   }

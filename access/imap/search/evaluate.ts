@@ -40,8 +40,10 @@ export async function searchMailbox(input: SearchMailboxInput): Promise<number[]
   const search = new MailboxSearch(input);
   const universe = await search.universe();
   if (universe.size === 0) return [];
-  const matched = await search.evaluate(input.key, universe);
-  return [...matched].sort((a, b) => a - b);
+  const matched = [...(await search.evaluate(input.key, universe))];
+  // Most keys keep the universe's order (the session's, ascending): sorted only when not.
+  for (let i = 1; i < matched.length; i++) if (matched[i] < matched[i - 1]) return matched.sort((a, b) => a - b);
+  return matched;
 }
 
 type Uids = Set<number>;
