@@ -315,6 +315,13 @@ describe('searchMailbox between changes', () => {
     }
   }
 
+  /** Alice's INBOX as a session keeps it: its UID list (one array, kept and appended to), and a search matching every message. */
+  async function inboxSession({ res, service }: Awaited<ReturnType<typeof aliceWith>>, uids: number[]) {
+    const mailbox = (await res.store.mailbox(ALICE, 'INBOX'))!;
+    const everyMessage = { kind: 'text' as const, value: 'message-id: <gen-' };
+    return { mailbox, search: () => searchMailbox({ service, userId: ALICE, mailbox, uids, savedSearch: [], key: everyMessage }) };
+  }
+
   it('sees flag changes, expunges and new mail at once (the summary cache follows the mailbox state)', async () => {
     const { res, service, stages, random } = await aliceWith(4, 5);
     try {
@@ -348,12 +355,11 @@ describe('searchMailbox between changes', () => {
   });
 
   it('a UID list kept between searches, appended to as a session does: new mail (indexed or not yet) and expunges are seen', async () => {
-    const { res, service, stages, random } = await aliceWith(3, 11);
+    const alice = await aliceWith(3, 11);
+    const { res, stages, random } = alice;
     try {
-      const mailbox = (await res.store.mailbox(ALICE, 'INBOX'))!;
       const uids = [1, 2, 3]; // the session's list: the same array from search to search
-      const everyMessage = { kind: 'text' as const, value: 'message-id: <gen-' };
-      const search = () => searchMailbox({ service, userId: ALICE, mailbox, uids, savedSearch: [], key: everyMessage });
+      const { mailbox, search } = await inboxSession(alice, uids);
       expect(await search()).toEqual([1, 2, 3]);
       expect(await search()).toEqual([1, 2, 3]);
       const fresh = await stages.store(await stages.commands([{ ...generateMessage(7, random), flags: [] }]));
@@ -369,12 +375,11 @@ describe('searchMailbox between changes', () => {
   });
 
   it('an indexed message the session has not announced yet is not in its result, however often it searches', async () => {
-    const { res, service, stages, random } = await aliceWith(3, 13);
+    const alice = await aliceWith(3, 13);
+    const { res, stages, random } = alice;
     try {
-      const mailbox = (await res.store.mailbox(ALICE, 'INBOX'))!;
       const uids = [1, 2, 3];
-      const everyMessage = { kind: 'text' as const, value: 'message-id: <gen-' };
-      const search = () => searchMailbox({ service, userId: ALICE, mailbox, uids, savedSearch: [], key: everyMessage });
+      const { mailbox, search } = await inboxSession(alice, uids);
       expect(await search()).toEqual([1, 2, 3]);
       await stages.index(await stages.store(await stages.commands([{ ...generateMessage(8, random), flags: [] }])));
       expect(await res.search.indexedUids(ALICE, mailbox.id)).toEqual(new Set([1, 2, 3, 4]));

@@ -74,8 +74,7 @@ export class SummaryCache {
 
   /** The UIDs among `uids` that the index has indexed (asks the index only about unknown ones). */
   async indexed(search: SearchIndex, userId: string, mailboxId: number, uids: Iterable<number>): Promise<ReadonlySet<number>> {
-    const entry = this.entries.get(mailboxId);
-    const mine = entry && entry.userId === userId ? entry : undefined;
+    const mine = this.entryOf(userId, mailboxId);
     const known = mine ? mine.indexed : new Set<number>();
     if (mine?.covered.has(uids)) return known; // indexed stays indexed while in the mailbox
     for (const uid of uids) {
@@ -90,8 +89,7 @@ export class SummaryCache {
 
   /** Whether `indexed` found every UID of this very set indexed (a universe, checked once). */
   covers(userId: string, mailboxId: number, uids: object): boolean {
-    const entry = this.entries.get(mailboxId);
-    return entry !== undefined && entry.userId === userId && entry.covered.has(uids);
+    return this.entryOf(userId, mailboxId)?.covered.has(uids) ?? false;
   }
 
   /**
@@ -99,8 +97,7 @@ export class SummaryCache {
    * map is the cache's own, for `summaries`' entry of this mailbox; callers may set `sentDay`.
    */
   async facts(store: MailStore, userId: string, mailboxId: number, uids: Iterable<number>): Promise<Map<number, MessageFacts>> {
-    const entry = this.entries.get(mailboxId);
-    const facts = entry && entry.userId === userId ? entry.facts : new Map<number, MessageFacts>();
+    const facts = this.entryOf(userId, mailboxId)?.facts ?? new Map<number, MessageFacts>();
     const missing: number[] = [];
     for (const uid of uids) if (!facts.has(uid)) missing.push(uid);
     if (missing.length > 0) {
@@ -108,6 +105,12 @@ export class SummaryCache {
       for (const m of await store.messagesByUid(mailboxId, missing)) facts.set(m.uid, { size: m.size, receivedAt: m.receivedAt });
     }
     return facts;
+  }
+
+  /** This user's entry of the mailbox, if cached. */
+  private entryOf(userId: string, mailboxId: number): Entry | undefined {
+    const entry = this.entries.get(mailboxId);
+    return entry?.userId === userId ? entry : undefined;
   }
 
   private touch(mailboxId: number, entry: Entry): void {
