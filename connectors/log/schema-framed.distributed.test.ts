@@ -84,6 +84,21 @@ describe('SchemaFramedLog on Kafka and Apicurio Registry', () => {
     console.log(`registered ${topics.size} subjects in ${ms.toFixed(0)} ms`);
   });
 
+  it('opens in four processes at once on the same subjects: each registers, none fails, one version each', async () => {
+    // Role processes start together on a new prefix: the registry sees the same new subjects
+    // registered and their first compatibility rule set by all of them at once.
+    const prefix = unique('race');
+    const topics = topicSchemas(loadTopologies(path.join(PROJECT_ROOT, 'topology'), PROCESSORS));
+    const logs = await Promise.all(
+      [1, 2, 3, 4].map(() => SchemaFramedLog.open({ inner: kafka(prefix), topics, registry: new ConfluentRegistryClient({ url: registryUrl }), subjectPrefix: prefix })),
+    );
+    for (const topic of topics.keys()) {
+      expect(new Set(logs.map((log) => log.schemaId(topic))).size).toBe(1);
+      const versions = await fetch(`${registryUrl}/subjects/${encodeURIComponent(`${prefix}${topic}-value`)}/versions`);
+      expect({ topic, versions: (await versions.json()) as unknown }).toEqual({ topic, versions: [1] });
+    }
+  });
+
   it('frames each value with its schema id on Kafka and reads it back unframed', async () => {
     const prefix = unique('frame');
     const type = schemaType('MailOutbound');

@@ -9,8 +9,8 @@
  */
 
 const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
-/** Registrations tried when the registry reports a race with another process (409 already exists). */
-const REGISTER_RACE_TRIES = 8;
+/** Calls tried when the registry reports a race with another process (409 already exists). */
+const RACE_TRIES = 8;
 
 export type Compatibility = 'BACKWARD' | 'BACKWARD_TRANSITIVE' | 'FORWARD' | 'FORWARD_TRANSITIVE' | 'FULL' | 'FULL_TRANSITIVE' | 'NONE';
 
@@ -62,26 +62,28 @@ export class ConfluentRegistryClient implements SchemaRegistry {
   }
 
   async setCompatibility(subject: string, level: Compatibility): Promise<void> {
-    await this.call('PUT', `/config/${encodeURIComponent(subject)}`, { compatibility: level });
+    await this.raceRetried('PUT', `/config/${encodeURIComponent(subject)}`, { compatibility: level });
   }
 
   async register(subject: string, schema: string): Promise<number> {
-    const body = (await this.registerOnce(subject, schema)) as { id?: unknown };
+    const body = (await this.raceRetried('POST', `/subjects/${encodeURIComponent(subject)}/versions`, { schema, schemaType: 'AVRO' })) as { id?: unknown };
     if (typeof body.id !== 'number') throw new SchemaRegistryError(`registering ${subject}: the answer has no id (${JSON.stringify(body)})`);
     return body.id;
   }
 
   /**
-   * Apicurio 2.4 answers 409 "artifact … already exists" to one of two processes registering the
-   * same subject at once (role processes starting together); asked again, it gives the id.
+   * A call that two processes may make at once (role processes starting together). Apicurio 2.4
+   * answers 409 "… already exists" to one of them: "artifact … already exists" to a second
+   * registration of a new subject, "A rule named 'COMPATIBILITY' already exists" to a second
+   * first setting of its rule. Asked again, it gives the id or updates the rule.
    */
-  private async registerOnce(subject: string, schema: string): Promise<unknown> {
+  private async raceRetried(method: string, path: string, body: unknown): Promise<unknown> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.call('POST', `/subjects/${encodeURIComponent(subject)}/versions`, { schema, schemaType: 'AVRO' });
+        return await this.call(method, path, body);
       } catch (err) {
         const race = err instanceof SchemaRegistryError && err.status === 409 && /already exists/i.test(err.message);
-        if (!race || attempt >= REGISTER_RACE_TRIES) throw err;
+        if (!race || attempt >= RACE_TRIES) throw err;
         await new Promise((resolve) => setTimeout(resolve, 100 * attempt + Math.random() * 200));
       }
     }
