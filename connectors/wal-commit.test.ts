@@ -58,6 +58,22 @@ describe('WalCommitter', () => {
     await expect(write).resolves.toBe(1);
   });
 
+  it('tells `committed` of a write once other connections can read it, before its fsync has ended', async () => {
+    const gate = gatedSync();
+    const committer = new WalCommitter(db, { syncFile: gate.sync });
+    const other = new Database(db.name, { readonly: true });
+    const seen: { value: number; rows: number; syncs: number }[] = [];
+    const write = committer.write(
+      () => db.prepare('INSERT INTO t VALUES (1)').run().changes,
+      (value) => seen.push({ value, rows: other.prepare('SELECT count(*) FROM t').pluck().get() as number, syncs: gate.calls.length }),
+    );
+    expect(seen).toEqual([{ value: 1, rows: 1, syncs: 1 }]); // the fsync had started, not ended
+    expect(await settled(write)).toBe(false);
+    gate.calls[0].release();
+    await expect(write).resolves.toBe(1);
+    other.close();
+  });
+
   it('commits made during a running sync share the next one; none resolves before its own', async () => {
     const gate = gatedSync();
     const committer = new WalCommitter(db, { syncFile: gate.sync });

@@ -127,8 +127,10 @@ export class WalCommitter {
   /**
    * Runs `body` in one BEGIN IMMEDIATE transaction and resolves with its value once the commit is
    * on disk (rejects if the body throws — nothing is written — or if the fsync fails).
+   * `committed`, if given, is called with the value as soon as the commit is visible to other
+   * connections, before its fsync.
    */
-  async write<T>(body: () => T): Promise<T> {
+  async write<T>(body: () => T, committed?: (value: T) => void): Promise<T> {
     if (this.closed) throw new Error(`${this.db.name}: closed`);
     if (this.db.inTransaction) throw new Error(`${this.db.name}: WalCommitter.write inside another transaction`);
     this.normal.run();
@@ -139,7 +141,9 @@ export class WalCommitter {
       this.full.run();
     }
     this.commits++;
-    await this.syncer.sync();
+    const synced = this.syncer.sync();
+    committed?.(value);
+    await synced;
     return value;
   }
 

@@ -2,12 +2,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FsBlobStore } from '../connectors/blob/fs.ts';
 import { readMessageBytes } from '../connectors/blob/body.ts';
 import { InProcessPushBus } from '../connectors/push/push.ts';
 import { SqliteSearchIndex } from '../connectors/search/sqlite.ts';
 import { SqliteMailStore } from '../connectors/store/sqlite.ts';
+import type { MailStore } from '../connectors/store/store.ts';
+import type { FileSync } from '../connectors/wal-commit.ts';
 import { schemaType } from '../schemas/registry.ts';
 import type { MailboxCommand, MailboxCommandBody, MailboxEvent } from '../schemas/types.ts';
 import type { InputRecord, Processor, Resources } from './processor.ts';
@@ -80,8 +82,8 @@ describe('store stage', () => {
   let resources: Resources;
   let stage: Processor<MailboxCommand, MailboxEvent>;
 
-  async function newResources(name: string): Promise<Resources> {
-    const store = new SqliteMailStore({ path: path.join(dir, `${name}.db`) });
+  async function newResources(name: string, syncFile?: FileSync): Promise<Resources> {
+    const store = new SqliteMailStore({ path: path.join(dir, `${name}.db`), syncFile });
     stores.push(store);
     await store.addDomain('example.test');
     await store.addUser(ALICE, 'hash');
@@ -238,6 +240,61 @@ describe('store stage', () => {
     const replayed = eventsOf(await stage.processBatch!(commands.map((c, i) => input(c, i))));
     expect(replayed).toEqual(events);
     expect(await resources.store.countMessages(ALICE)).toBe(1);
+  });
+
+  it('announces each applied event once the store commits, before its fsync ends and the batch resolves', async () => {
+    const syncs: (() => void)[] = [];
+    let gated = false;
+    const gatedSync: FileSync = () => (gated ? new Promise<void>((resolve) => syncs.push(resolve)) : Promise.resolve());
+    const own = await newResources('gated', gatedSync);
+    const gatedStage = storeProcessor.create(storeProcessor.spec.config.parse({}), own);
+    await gatedStage.processBatch!([command(1), command(2)].map((c, i) => input(c, i)));
+    const inbox = (await own.store.mailbox(ALICE, 'INBOX'))!;
+    const announced: MailboxEvent[] = [];
+    own.push.subscribeApplied((event) => announced.push(event));
+    gated = true;
+
+    let resolved = false;
+    const batch = gatedStage
+      .processBatch!([
+        input(command(3), 2),
+        input(change('c-seen', { setFlags: { mailboxId: inbox.id, uids: [1], mode: 'add', flags: ['\\Seen'], unchangedSince: null } }), 3),
+      ])
+      .then((outputs) => {
+        resolved = true;
+        return outputs;
+      });
+    // The delivery's run is committed and readable; its fsync waits, and so does the batch.
+    await vi.waitFor(() => expect(syncs).toHaveLength(1));
+    expect(announced.map((e) => e.eventId)).toEqual(['deliver:ingress-3:alice@example.test']);
+    expect(announced[0].delivered).toMatchObject({ uid: 3, text: '' });
+    expect((await own.store.mailbox(ALICE, 'INBOX'))!.messages).toBe(3);
+    syncs.shift()!();
+    // Then the change's run: announced while its own fsync waits.
+    await vi.waitFor(() => expect(syncs).toHaveLength(1));
+    expect(announced.map((e) => e.eventId)).toEqual(['deliver:ingress-3:alice@example.test', 'c-seen']);
+    expect(announced[1].flagsChanged!.changed).toMatchObject([{ uid: 1, flags: ['\\Seen'] }]);
+    expect(resolved).toBe(false);
+    syncs.shift()!();
+    const events = eventsOf(await batch);
+    expect(events.map((e) => e.eventId)).toEqual(['deliver:ingress-3:alice@example.test', 'c-seen']);
+    expect(events[1]).toEqual(announced[1]);
+    expect(announced).toHaveLength(2);
+  });
+
+  it('announces each applied event once it is durable, with a store that does not tell when its writes are visible', async () => {
+    const store = resources.store;
+    // A store without `visible` (as Cassandra's: its writes are durable when they are readable).
+    const quiet: MailStore = Object.assign(Object.create(store) as MailStore, {
+      deliver: (requests: Parameters<MailStore['deliver']>[0]) => store.deliver(requests),
+      apply: (changes: Parameters<MailStore['apply']>[0]) => store.apply(changes),
+    });
+    const quietStage = storeProcessor.create(storeProcessor.spec.config.parse({}), { ...resources, store: quiet });
+    const announced: MailboxEvent[] = [];
+    resources.push.subscribeApplied((event) => announced.push(event));
+    const events = eventsOf(await quietStage.processBatch!([input(command(1), 0), input(change('c-create', { createMailbox: { name: 'Later', specialUse: null } }), 1)]));
+    expect(announced.map((e) => e.eventId)).toEqual(['deliver:ingress-1:alice@example.test', 'c-create']);
+    expect(announced[1]).toEqual(events[1]);
   });
 
   it('processBatch keeps the order of mixed deliveries and changes, as process does one by one', async () => {

@@ -22,6 +22,7 @@ import type { InputRecord, OutputRecord, ProcessorDefinition, Resources } from '
 import type { MailboxCommand, MailboxEvent } from '../schemas/types.ts';
 import type {
   DeliverRequest,
+  DeliverResult,
   MailboxChange,
   MailboxChangeResult,
   SpecialUse,
@@ -51,9 +52,16 @@ export const storeProcessor: ProcessorDefinition<StoreConfig, MailboxCommand, Ma
       for (let start = 0; start < work.length; ) {
         let end = start + 1;
         while (end < work.length && work[end].kind === work[start].kind) end += 1;
-        const applied = await applyRun(resources, commands.slice(start, end), work.slice(start, end));
-        // Durable in the store now: tell the issuing access server at once (see PushBus.publishApplied).
-        for (const event of applied) resources.push.publishApplied(event.delivered ? slim(event) : event);
+        // The issuing access server hears of each event once the store's readers see it (the
+        // embedded store: committed, its fsync under way), or else once it is durable; see
+        // PushBus.publishApplied and WriteOptions.visible.
+        let announced = false;
+        const announce = (applied: readonly MailboxEvent[]) => {
+          announced = true;
+          for (const event of applied) resources.push.publishApplied(event.delivered ? slim(event) : event);
+        };
+        const applied = await applyRun(resources, commands.slice(start, end), work.slice(start, end), announce);
+        if (!announced) announce(applied);
         events.push(...applied);
         start = end;
       }
@@ -69,17 +77,34 @@ export const storeProcessor: ProcessorDefinition<StoreConfig, MailboxCommand, Ma
   },
 };
 
-/** One run of work of the same kind: one store call, one transaction. */
-async function applyRun(resources: Resources, commands: readonly MailboxCommand[], work: readonly Work[]): Promise<MailboxEvent[]> {
+/**
+ * One run of work of the same kind: one store call, one transaction. `visible` gets the events
+ * if the store tells when its readers see the write, before it is durable.
+ */
+async function applyRun(
+  resources: Resources,
+  commands: readonly MailboxCommand[],
+  work: readonly Work[],
+  visible: (events: MailboxEvent[]) => void,
+): Promise<MailboxEvent[]> {
+  let events: MailboxEvent[] | undefined;
   if (work[0].kind === 'deliver') {
-    const results = await resources.store.deliver(work.map((w) => (w as Extract<Work, { kind: 'deliver' }>).request));
-    return results.map(({ created, message }, i) => {
+    const delivered = (results: readonly DeliverResult[]) => results.map(({ message }, i) => deliveredEvent(commands[i], message));
+    const results = await resources.store.deliver(
+      work.map((w) => (w as Extract<Work, { kind: 'deliver' }>).request),
+      { visible: (results) => visible((events = delivered(results))) },
+    );
+    for (const { created, message } of results) {
       if (!created) resources.logger.debug({ messageKey: message.messageKey }, 'store: delivery replayed, already stored');
-      return deliveredEvent(commands[i], message);
-    });
+    }
+    return events ?? delivered(results);
   }
-  const results = await resources.store.apply(work.map((w) => (w as Extract<Work, { kind: 'change' }>).change));
-  return results.map((result, i) => changeEvent(commands[i], result));
+  const changed = (results: readonly MailboxChangeResult[]) => results.map((result, i) => changeEvent(commands[i], result));
+  const results = await resources.store.apply(
+    work.map((w) => (w as Extract<Work, { kind: 'change' }>).change),
+    { visible: (results) => visible((events = changed(results))) },
+  );
+  return events ?? changed(results);
 }
 
 /** A delivered event without its text, for the early announcement (waiters need only the placement). */

@@ -15,10 +15,12 @@ export interface PushBus {
   /** Listeners of every user (metrics, tests). */
   subscribeAll(listener: PushListener): () => void;
   /**
-   * The store stage announces each event here as soon as its store write is durable, before
+   * The store stage announces each event here as soon as its store write is visible to readers
+   * (the embedded store: committed, with its fsync under way; see `WriteOptions.visible`), before
    * the log commit that makes it an event on `mailbox.events` (which then reaches `publish`
    * through the push stage). An access server of the embedded mode answers the client that
-   * issued the command from this, one log hop sooner. Delivery is best effort: listeners must
+   * issued the command from this, one fsync and one log hop sooner. Its command is durable in
+   * the log already, and a write a power cut takes back is made again from it, the same. Delivery is best effort: listeners must
    * also accept the event from `publish` (whichever comes first).
    */
   publishApplied(event: MailboxEvent): void;

@@ -22,6 +22,7 @@ import type {
   StoredMessage,
   User,
   UserUpdate,
+  WriteOptions,
 } from './store.ts';
 import { DEFAULT_MAILBOXES } from './store.ts';
 import { sqliteHealth, type EngineHealth } from '../health.ts';
@@ -213,14 +214,14 @@ export class SqliteMailStore implements MailStore {
     return { messages: row.messages, bytes: row.bytes };
   }
 
-  async deliver(requests: readonly DeliverRequest[]): Promise<DeliverResult[]> {
+  async deliver(requests: readonly DeliverRequest[], options: WriteOptions<DeliverResult> = {}): Promise<DeliverResult[]> {
     if (requests.length === 0) return [];
-    return this.commits.write(() => requests.map((r) => this.deliveries.deliver(r)));
+    return this.commits.write(() => requests.map((r) => this.deliveries.deliver(r)), options.visible);
   }
 
-  async apply(changes: readonly MailboxChange[]): Promise<MailboxChangeResult[]> {
+  async apply(changes: readonly MailboxChange[], options: WriteOptions<MailboxChangeResult> = {}): Promise<MailboxChangeResult[]> {
     if (changes.length === 0) return [];
-    return this.commits.write(() => changes.map((c) => this.changer.apply(c)));
+    return this.commits.write(() => changes.map((c) => this.changer.apply(c)), options.visible);
   }
 
   async messages(mailboxId: number, afterUid = 0, limit?: number): Promise<StoredMessage[]> {

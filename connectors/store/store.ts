@@ -170,6 +170,20 @@ export interface DeliverResult {
   readonly created: boolean;
 }
 
+/** Of a store write. */
+export interface WriteOptions<R> {
+  /**
+   * Called with the results once the write is visible to readers, if that is before it is
+   * durable (the embedded store: committed, its fsync under way); a store that cannot tell
+   * the two apart does not call it. A power cut before the fsync rolls the write back with
+   * every later one (a suffix), and the store stage, whose offsets wait for the returned
+   * promise, writes them again from the log with the same results: ids, UIDs and MODSEQs follow
+   * from log order (only a mailbox created again gets a new UIDVALIDITY, which tells clients to
+   * forget what they knew of its UIDs: RFC 9051 §2.3.1.1).
+   */
+  visible?: (results: R[]) => void;
+}
+
 export interface MailStore {
   // — directory —
   addDomain(name: string): Promise<void>;
@@ -193,13 +207,13 @@ export interface MailStore {
 
   // — messages (writes: the store stage only) —
   /** Idempotent by `messageKey`; assigns UID, MODSEQ and thread id. Many in one durable transaction. */
-  deliver(requests: readonly DeliverRequest[]): Promise<DeliverResult[]>;
+  deliver(requests: readonly DeliverRequest[], options?: WriteOptions<DeliverResult>): Promise<DeliverResult[]>;
   /**
    * Client changes, in order, in one durable transaction. Idempotent by `commandId`. A change
    * that cannot apply (unknown mailbox, name taken …) yields `kind: 'failed'` and changes nothing;
    * only store faults throw.
    */
-  apply(changes: readonly MailboxChange[]): Promise<MailboxChangeResult[]>;
+  apply(changes: readonly MailboxChange[], options?: WriteOptions<MailboxChangeResult>): Promise<MailboxChangeResult[]>;
   /** Messages of one mailbox in UID order, from `afterUid` (exclusive), at most `limit`. */
   messages(mailboxId: number, afterUid?: number, limit?: number): Promise<StoredMessage[]>;
   message(messageKey: string): Promise<StoredMessage | null>;
