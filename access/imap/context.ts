@@ -58,6 +58,12 @@ export interface SelectedView {
    * so the next update does not repeat them.
    */
   noteReported(uid: number, modseq: number): void;
+  /**
+   * This session's own change took `modseq`. When that is the MODSEQ right after the highest the
+   * session has seen, nothing else changed the mailbox in between (each change takes the next
+   * MODSEQ of its mailbox), so the session has seen everything up to it.
+   */
+  noteOwnChange(modseq: number): void;
 }
 
 export interface ImapContext {

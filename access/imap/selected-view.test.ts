@@ -109,4 +109,37 @@ describe('SelectedMailbox.update', () => {
       await env.close();
     }
   });
+  it("skips reading back a session's own change only when it took the MODSEQ right after what the session had seen", async () => {
+    const env = await startAccessTestEnv();
+    try {
+      await env.addUser('bob@example.test', 'secret');
+      await env.deliver('bob@example.test', raw(1));
+      await env.deliver('bob@example.test', raw(2));
+      const row = (await env.store.mailbox('bob@example.test', 'INBOX'))!;
+      const v = new SelectedMailbox(row, false, await env.store.summaries(row.id));
+      const seen = async (commandId: string, uid: number) => {
+        const [result] = await env.store.apply([
+          { kind: 'setFlags', commandId, userId: 'bob@example.test', mailboxId: row.id, uids: [uid], mode: 'add', flags: ['\\Seen'], unchangedSince: null },
+        ]);
+        if (result.kind !== 'flagsChanged') throw new Error(result.kind);
+        v.noteReported(uid, result.modseq);
+        v.noteOwnChange(result.modseq);
+        return result.modseq;
+      };
+      const first = await seen('c1', 1);
+      expect(first).toBe(row.highestModseq + 1);
+      expect(v.modseq).toBe(first);
+      expect(await v.update(env.store, enabled, true)).toEqual([]);
+      // Mail arrives between what the session saw and its next change: the change does not move
+      // the session past the delivery, which its next update reports.
+      await env.deliver('bob@example.test', raw(3));
+      const second = await seen('c2', 2);
+      expect(second).toBe(first + 2);
+      expect(v.modseq).toBe(first);
+      expect(await v.update(env.store, enabled, true)).toEqual(['* 3 EXISTS\r\n']);
+      expect(v.modseq).toBe(second);
+    } finally {
+      await env.close();
+    }
+  });
 });

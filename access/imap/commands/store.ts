@@ -46,7 +46,7 @@ export const handleStore: SelectedCommandHandler<StoreCommand> = async (ctx, cmd
   let report: Reported[];
   if (!cmd.silent) {
     const unchanged = uids.filter((uid) => !changed.has(uid) && !conflicts.has(uid));
-    const current = unchanged.length > 0 ? await ctx.service.store.messagesByUid(view.mailbox.id, unchanged) : [];
+    const current = unchanged.length > 0 ? await ctx.service.store.messageFacts(view.mailbox.id, unchanged) : [];
     report = [...changed.values(), ...current].sort((a, b) => a.uid - b.uid);
   } else {
     report = ctx.enabled.condstore ? [...changed.values()] : [];
@@ -72,6 +72,7 @@ export const handleStore: SelectedCommandHandler<StoreCommand> = async (ctx, cmd
   if (out !== '') ctx.write(out);
   // What this session now knows (or was told by its own command): no repeat in its next update.
   for (const m of changed.values()) view.noteReported(m.uid, m.modseq);
+  if (result && result.changed.length > 0) view.noteOwnChange(result.modseq);
 
   if (conflicts.size > 0) {
     // RFC 7162 §3.1.3: MODIFIED lists the messages that failed the UNCHANGEDSINCE test.
