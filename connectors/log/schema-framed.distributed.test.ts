@@ -84,18 +84,26 @@ describe('SchemaFramedLog on Kafka and Apicurio Registry', () => {
     console.log(`registered ${topics.size} subjects in ${ms.toFixed(0)} ms`);
   });
 
-  it('opens in four processes at once on the same subjects: each registers, none fails, one version each', async () => {
+  it('opens in four processes at once on the same subjects: none fails, all frame with the one id of each schema', async () => {
     // Role processes start together on a new prefix: the registry sees the same new subjects
-    // registered and their first compatibility rule set by all of them at once.
+    // registered and their first compatibility rule set by all of them at once. (Apicurio 2.4
+    // may then keep the same schema as two versions of a subject, under the same id.)
     const prefix = unique('race');
     const topics = topicSchemas(loadTopologies(path.join(PROJECT_ROOT, 'topology'), PROCESSORS));
     const logs = await Promise.all(
       [1, 2, 3, 4].map(() => SchemaFramedLog.open({ inner: kafka(prefix), topics, registry: new ConfluentRegistryClient({ url: registryUrl }), subjectPrefix: prefix })),
     );
-    for (const topic of topics.keys()) {
-      expect(new Set(logs.map((log) => log.schemaId(topic))).size).toBe(1);
-      const versions = await fetch(`${registryUrl}/subjects/${encodeURIComponent(`${prefix}${topic}-value`)}/versions`);
-      expect({ topic, versions: (await versions.json()) as unknown }).toEqual({ topic, versions: [1] });
+    for (const [topic, type] of topics) {
+      const ids = new Set(logs.map((log) => log.schemaId(topic)));
+      expect({ topic, ids: ids.size }).toEqual({ topic, ids: 1 });
+      const subject = `${registryUrl}/subjects/${encodeURIComponent(`${prefix}${topic}-value`)}`;
+      const versions = (await (await fetch(`${subject}/versions`)).json()) as number[];
+      expect(versions.length).toBeGreaterThan(0);
+      for (const version of versions) {
+        const registered = (await (await fetch(`${subject}/versions/${version}`)).json()) as { id: number; schema: string };
+        expect({ topic, version, id: registered.id }).toEqual({ topic, version, id: [...ids][0] });
+        expect(JSON.parse(registered.schema)).toEqual(JSON.parse(registeredSchema(type)));
+      }
     }
   });
 
