@@ -25,3 +25,20 @@ export function createHookedServer(options: SMTPServerOptions, onConnection: (co
   }
   return new HookedSmtpServer(options);
 }
+
+/**
+ * Greets a plain connection after `delayMs` instead of smtp-server's fixed 100 ms pause (its own
+ * timer then finds the greeting done); 100 ms or more leaves smtp-server's pause as it is.
+ */
+export function greetAfter(connection: SmtpConnection, delayMs: number): void {
+  if (delayMs >= 100) return;
+  const ready = connection.connectionReady.bind(connection);
+  let greeted = false;
+  connection.connectionReady = (next) => {
+    if (greeted) return;
+    greeted = true;
+    ready(next);
+  };
+  if (delayMs <= 0) connection.connectionReady();
+  else setTimeout(() => connection.connectionReady(), delayMs).unref();
+}

@@ -22,7 +22,7 @@ import type { MailReceived } from '../schemas/types.ts';
 import { ENHANCED_CODE_PREFIX, SmtpError, smtpErrors } from './smtp-errors.ts';
 import { findBareLineBreak } from './line-endings.ts';
 import { collectData } from './collect-data.ts';
-import { createHookedServer, type SmtpConnection } from './hooked-server.ts';
+import { createHookedServer, greetAfter, type SmtpConnection } from './hooked-server.ts';
 import { receivedHeader } from './received-header.ts';
 
 export interface MxMetrics {
@@ -96,21 +96,6 @@ export function createMxServer(deps: MxDeps): MxServer {
   function rejected(session: SMTPServerSession, code: number, reply: string): void {
     logger.info({ remoteAddress: session.remoteAddress, helo: session.hostNameAppearsAs || undefined, code, reply }, 'smtp reply refused a command');
     deps.metrics?.rejected?.(code);
-  }
-
-  /** Greets after `greetingDelayMs` instead of smtp-server's fixed 100 ms (plain connections; its timer then finds it done). */
-  function hookGreeting(connection: Connection): void {
-    const delay = deps.greetingDelayMs ?? 0;
-    if (delay >= 100) return;
-    const ready = connection.connectionReady.bind(connection);
-    let greeted = false;
-    connection.connectionReady = (next) => {
-      if (greeted) return;
-      greeted = true;
-      ready(next);
-    };
-    if (delay <= 0) connection.connectionReady();
-    else setTimeout(() => connection.connectionReady(), delay).unref();
   }
 
   /** Replies the server's protocol code sends itself are adjusted on each connection here. */
@@ -262,7 +247,8 @@ export function createMxServer(deps: MxDeps): MxServer {
 
   const server = createHookedServer(options, (connection) => {
     hookConnection(connection);
-    if (!connection.needsUpgrade) hookGreeting(connection);
+    // Greets after `greetingDelayMs`, not smtp-server's fixed 100 ms.
+    if (!connection.needsUpgrade) greetAfter(connection, deps.greetingDelayMs ?? 0);
   });
   let listenError: ((err: Error) => void) | undefined;
   server.on('error', (err: Error & { remoteAddress?: string }) => {

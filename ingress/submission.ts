@@ -23,7 +23,7 @@ import type { MailOutbound, MailReceived } from '../schemas/types.ts';
 import { ENHANCED_CODE_PREFIX, SmtpError, smtpErrors } from './smtp-errors.ts';
 import { findBareLineBreak } from './line-endings.ts';
 import { collectData } from './collect-data.ts';
-import { createHookedServer, type SmtpConnection } from './hooked-server.ts';
+import { createHookedServer, greetAfter, type SmtpConnection } from './hooked-server.ts';
 import { receivedHeader } from './received-header.ts';
 import { fromAddresses } from './from-header.ts';
 import { domainOf, routeSubmission } from './submission-route.ts';
@@ -253,7 +253,12 @@ export function createSubmissionServer(deps: SubmissionDeps): SubmissionServer {
       },
       onData,
     };
-    const server = createHookedServer(options, hookConnection);
+    const server = createHookedServer(options, (connection) => {
+      hookConnection(connection);
+      // RFC 6409 submission has no greeting pause (an MX's anti-spam check): greet at once, not
+      // after smtp-server's fixed 100 ms on plain connections.
+      if (!connection.needsUpgrade) greetAfter(connection, 0);
+    });
     server.on('error', (err: Error & { remoteAddress?: string }) => {
       logger.warn({ err: err.message, code: (err as NodeJS.ErrnoException).code, remoteAddress: err.remoteAddress }, 'submission connection error');
     });
