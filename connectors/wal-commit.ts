@@ -142,8 +142,12 @@ export class WalCommitter {
     }
     this.commits++;
     const synced = this.syncer.sync();
-    committed?.(value);
-    await synced;
+    try {
+      committed?.(value);
+    } finally {
+      // Even when `committed` throws, the write settles only after its fsync (and with its error).
+      await synced;
+    }
     return value;
   }
 
