@@ -31,7 +31,8 @@ export function createHookedServer(options: SMTPServerOptions, onConnection: (co
  * timer then finds the greeting done); 100 ms or more leaves smtp-server's pause as it is.
  */
 export function greetAfter(connection: SmtpConnection, delayMs: number): void {
-  if (delayMs >= 100) return;
+  // A TLS connection (implicit TLS) is greeted once its handshake is done, with no pause.
+  if (connection.needsUpgrade || delayMs >= 100) return;
   const ready = connection.connectionReady.bind(connection);
   let greeted = false;
   connection.connectionReady = (next) => {

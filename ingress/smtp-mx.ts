@@ -248,7 +248,7 @@ export function createMxServer(deps: MxDeps): MxServer {
   const server = createHookedServer(options, (connection) => {
     hookConnection(connection);
     // Greets after `greetingDelayMs`, not smtp-server's fixed 100 ms.
-    if (!connection.needsUpgrade) greetAfter(connection, deps.greetingDelayMs ?? 0);
+    greetAfter(connection, deps.greetingDelayMs ?? 0);
   });
   let listenError: ((err: Error) => void) | undefined;
   server.on('error', (err: Error & { remoteAddress?: string }) => {

@@ -257,7 +257,7 @@ export function createSubmissionServer(deps: SubmissionDeps): SubmissionServer {
       hookConnection(connection);
       // RFC 6409 submission has no greeting pause (an MX's anti-spam check): greet at once, not
       // after smtp-server's fixed 100 ms on plain connections.
-      if (!connection.needsUpgrade) greetAfter(connection, 0);
+      greetAfter(connection, 0);
     });
     server.on('error', (err: Error & { remoteAddress?: string }) => {
       logger.warn({ err: err.message, code: (err as NodeJS.ErrnoException).code, remoteAddress: err.remoteAddress }, 'submission connection error');

@@ -27,6 +27,7 @@ import type {
   MailboxChangeResult,
   SpecialUse,
   StoredMessage,
+  WriteOptions,
 } from '../connectors/store/store.ts';
 
 const configSchema = z.object({});
@@ -52,16 +53,10 @@ export const storeProcessor: ProcessorDefinition<StoreConfig, MailboxCommand, Ma
       for (let start = 0; start < work.length; ) {
         let end = start + 1;
         while (end < work.length && work[end].kind === work[start].kind) end += 1;
-        // The issuing access server hears of each event once the store's readers see it (the
-        // embedded store: committed, its fsync under way), or else once it is durable; see
-        // PushBus.publishApplied and WriteOptions.visible.
-        let announced = false;
-        const announce = (applied: readonly MailboxEvent[]) => {
-          announced = true;
-          for (const event of applied) resources.push.publishApplied(event.delivered ? slim(event) : event);
-        };
-        const applied = await applyRun(resources, commands.slice(start, end), work.slice(start, end), announce);
-        if (!announced) announce(applied);
+        // The issuing access server hears of each event as soon as applyRun announces it.
+        const applied = await applyRun(resources, commands.slice(start, end), work.slice(start, end), (announced) => {
+          for (const event of announced) resources.push.publishApplied(event.delivered ? slim(event) : event);
+        });
         events.push(...applied);
         start = end;
       }
@@ -77,34 +72,48 @@ export const storeProcessor: ProcessorDefinition<StoreConfig, MailboxCommand, Ma
   },
 };
 
-/**
- * One run of work of the same kind: one store call, one transaction. `visible` gets the events
- * if the store tells when its readers see the write, before it is durable.
- */
+/** One run of work of the same kind: one store call, one transaction; its events, announced once (see `announcedWrite`). */
 async function applyRun(
   resources: Resources,
   commands: readonly MailboxCommand[],
   work: readonly Work[],
-  visible: (events: MailboxEvent[]) => void,
+  announce: (events: readonly MailboxEvent[]) => void,
 ): Promise<MailboxEvent[]> {
-  let events: MailboxEvent[] | undefined;
   if (work[0].kind === 'deliver') {
-    const delivered = (results: readonly DeliverResult[]) => results.map(({ message }, i) => deliveredEvent(commands[i], message));
-    const results = await resources.store.deliver(
-      work.map((w) => (w as Extract<Work, { kind: 'deliver' }>).request),
-      { visible: (results) => visible((events = delivered(results))) },
+    const requests = work.map((w) => (w as Extract<Work, { kind: 'deliver' }>).request);
+    const { results, events } = await announcedWrite<DeliverResult>(
+      (options) => resources.store.deliver(requests, options),
+      (results) => results.map(({ message }, i) => deliveredEvent(commands[i], message)),
+      announce,
     );
     for (const { created, message } of results) {
       if (!created) resources.logger.debug({ messageKey: message.messageKey }, 'store: delivery replayed, already stored');
     }
-    return events ?? delivered(results);
+    return events;
   }
-  const changed = (results: readonly MailboxChangeResult[]) => results.map((result, i) => changeEvent(commands[i], result));
-  const results = await resources.store.apply(
-    work.map((w) => (w as Extract<Work, { kind: 'change' }>).change),
-    { visible: (results) => visible((events = changed(results))) },
+  const changes = work.map((w) => (w as Extract<Work, { kind: 'change' }>).change);
+  const { events } = await announcedWrite<MailboxChangeResult>(
+    (options) => resources.store.apply(changes, options),
+    (results) => results.map((result, i) => changeEvent(commands[i], result)),
+    announce,
   );
-  return events ?? changed(results);
+  return events;
+}
+
+/**
+ * Runs one store write and announces its events once: when the store says its readers see the
+ * write (the embedded store: committed, its fsync under way; `WriteOptions.visible`), or else
+ * when the write resolves, durable.
+ */
+async function announcedWrite<R>(
+  write: (options: WriteOptions<R>) => Promise<R[]>,
+  toEvents: (results: readonly R[]) => MailboxEvent[],
+  announce: (events: readonly MailboxEvent[]) => void,
+): Promise<{ results: R[]; events: MailboxEvent[] }> {
+  let events: MailboxEvent[] | undefined;
+  const results = await write({ visible: (visible) => announce((events = toEvents(visible))) });
+  if (events === undefined) announce((events = toEvents(results)));
+  return { results, events };
 }
 
 /** A delivered event without its text, for the early announcement (waiters need only the placement). */

@@ -20,8 +20,9 @@ export interface PushBus {
    * the log commit that makes it an event on `mailbox.events` (which then reaches `publish`
    * through the push stage). An access server of the embedded mode answers the client that
    * issued the command from this, one fsync and one log hop sooner. Its command is durable in
-   * the log already, and a write a power cut takes back is made again from it, the same. Delivery is best effort: listeners must
-   * also accept the event from `publish` (whichever comes first).
+   * the log already, and a write a power cut takes back is made again from it, the same.
+   * Delivery is best effort: listeners must also accept the event from `publish` (whichever
+   * comes first).
    */
   publishApplied(event: MailboxEvent): void;
   subscribeApplied(listener: PushListener): () => void;
