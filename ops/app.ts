@@ -45,6 +45,8 @@ export function openStore(config: Readonly<Config>): Promise<MailStore> {
 export interface OpenAppOptions extends OpenLogOptions {
   /** Threads answering IMAP substring matches on the embedded search index (`SqliteSearchIndexOptions.readers`); default 0. */
   readonly searchReaders?: number;
+  /** The embedded search index's writes made by a thread of their own (`SqliteSearchIndexOptions.writerThread`); default false. */
+  readonly searchWriterThread?: boolean;
 }
 
 /**
@@ -55,7 +57,7 @@ export interface OpenAppOptions extends OpenLogOptions {
 export async function openApp(config: Readonly<Config>, logger: Logger, options: OpenAppOptions = {}): Promise<App> {
   const topologies = loadTopologies(config.topology.dir, PROCESSORS);
   mkdirSync(config.dataDir, { recursive: true });
-  const opened = await Promise.allSettled([openLog(config, topologies, options), openBlobStore(config), openMailStore(config), openSearchIndex(config, { readers: options.searchReaders })] as const);
+  const opened = await Promise.allSettled([openLog(config, topologies, options), openBlobStore(config), openMailStore(config), openSearchIndex(config, { readers: options.searchReaders, writerThread: options.searchWriterThread })] as const);
   const failed = opened.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
   if (failed.length > 0) {
     for (const o of opened) if (o.status === 'fulfilled') await o.value.close().catch(() => undefined);

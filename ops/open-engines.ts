@@ -120,13 +120,16 @@ export async function openMailStore(config: Readonly<Config>): Promise<MailStore
   }
 }
 
-/** `readers`: threads for IMAP substring matches on the embedded index (`SqliteSearchIndexOptions.readers`). */
-export async function openSearchIndex(config: Readonly<Config>, options: { readers?: number } = {}): Promise<SearchIndex> {
+/**
+ * `readers`: threads for IMAP substring matches on the embedded index (`SqliteSearchIndexOptions.readers`);
+ * `writerThread`: its writes made by a thread of their own (`SqliteSearchIndexOptions.writerThread`).
+ */
+export async function openSearchIndex(config: Readonly<Config>, options: { readers?: number; writerThread?: boolean } = {}): Promise<SearchIndex> {
   const engine = config.engines.search;
   switch (engine.kind) {
     case 'sqlite':
       mkdirSync(config.dataDir, { recursive: true });
-      return new SqliteSearchIndex({ path: join(config.dataDir, 'search.db'), readers: options.readers });
+      return new SqliteSearchIndex({ path: join(config.dataDir, 'search.db'), readers: options.readers, writerThread: options.writerThread });
     case 'opensearch': {
       const { OpenSearchSearchIndex } = await import('../connectors/search/opensearch.ts');
       return opening('search', 'opensearch', `${engine.node} index ${engine.index}`, () =>

@@ -24,8 +24,9 @@ const failed = (err: unknown): void => send({ failed: err instanceof Error ? (er
 // unless the engine went away in between); with its port closed this thread ends.
 // This thread makes every append of the process (the main thread's through `produce` messages)
 // and runs every consumer of the log: its appends are fsynced off the thread, and its consumers
-// see them once durable (EmbeddedLogOptions.syncOnPool).
-const opened = await openApp(config, logger, { logSyncOnPool: true }).catch((err: unknown) => {
+// see them once durable (EmbeddedLogOptions.syncOnPool). The search index's writes (the index
+// stage's, ~1.5 ms a message) are made by a thread of their own, beside the other stages.
+const opened = await openApp(config, logger, { logSyncOnPool: true, searchWriterThread: true }).catch((err: unknown) => {
   failed(err);
   port.close();
   return null;

@@ -50,7 +50,7 @@ export const prepareProcessor: ProcessorDefinition<PrepareConfig, MailOutbound, 
           logger.warn({ domain: signingDomain, name: dkimRecordName(key), txt: dkimRecordText(key) }, 'prepare: made a DKIM key for a domain that had none; publish this TXT record');
         }
         // The key store keeps the parsed key (KeyObject): nothing is imported per message.
-        const signature = dkimSignature(message, { domain: key.domain, selector: key.selector, key: key.privateKey, canonicalization: config.canonicalization, time: resources.now() });
+        const signature = await dkimSignature(message, { domain: key.domain, selector: key.selector, key: key.privateKey, canonicalization: config.canonicalization, time: resources.now() });
         // RFC 6376 §5.6: the DKIM-Signature field is prepended to the header — on the record.
         const rawBlob = added.length > 0 ? await blobs.put(message) : mail.rawBlob;
         const addedHeaders = signature + mail.addedHeaders;

@@ -47,6 +47,25 @@ runSearchIndexConformance('sqlite with reader threads', async () => {
   };
 });
 
+// The same, with the writes made by a writer thread (index-writer.ts).
+runSearchIndexConformance('sqlite with a writer thread', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-'));
+  const file = path.join(dir, 'search.db');
+  const opened = [new SqliteSearchIndex({ path: file, writerThread: true })];
+  return {
+    index: opened[0],
+    reopen: async () => {
+      const index = new SqliteSearchIndex({ path: file, writerThread: true });
+      opened.push(index);
+      return index;
+    },
+    cleanup: async () => {
+      for (const index of opened) await index.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
 describe('FTS5 MATCH building', () => {
   it('quotes every value as one FTS5 string, doubling quotes', () => {
     expect(ftsString('a "b" c')).toBe('"a ""b"" c"');

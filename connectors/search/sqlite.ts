@@ -29,6 +29,7 @@ import { buildMatch, FTS_COLUMNS } from './fts-query.ts';
 import type { DocumentCopy, Relocation, SearchDocument, SearchHit, SearchIndex, SearchQuery } from './search.ts';
 import { SUBSTRING_MIGRATION, SubstringTable } from './sqlite-substring.ts';
 import { NoReaderError, SubstringReaders } from './substring-readers.ts';
+import { NoWriterError, SearchWriterThread, type WriterCall } from './index-writer.ts';
 import type { SubstringMatch } from './substring.ts';
 import { sqliteHealth, type EngineHealth } from '../health.ts';
 import { WalCommitter, type FileSync } from '../wal-commit.ts';
@@ -43,6 +44,11 @@ export interface SqliteSearchIndexOptions {
    * (substring-readers.ts); default 0: on the calling thread.
    */
   readonly readers?: number;
+  /**
+   * Writes (`index`, `remove`, `relocate`, `copy`) made by a thread of their own with its own
+   * connection (index-writer.ts), not on the calling thread: the pipeline thread's; default false.
+   */
+  readonly writerThread?: boolean;
 }
 
 /** Numbered migrations of the index file (append only; exported for the upgrade test). */
@@ -102,6 +108,8 @@ export class SqliteSearchIndex implements SearchIndex {
   /** Started at the first substring match (`readers` of the options): a server that is never searched has none. */
   private readers: SubstringReaders | null = null;
   private readonly readerCount: number;
+  /** The writer thread (`writerThread` of the options), until it is gone. */
+  private writer: SearchWriterThread | null;
   private readonly path: string;
   private closed = false;
 
@@ -139,6 +147,7 @@ export class SqliteSearchIndex implements SearchIndex {
     this.substr = new SubstringTable(db);
     this.readerCount = options.readers ?? 0;
     this.path = options.path;
+    this.writer = options.writerThread ? new SearchWriterThread(options.path) : null;
   }
 
   /** Starts the reader threads (if any) and resolves once they are ready: tests. */
@@ -150,6 +159,7 @@ export class SqliteSearchIndex implements SearchIndex {
   async index(docs: readonly SearchDocument[]): Promise<void> {
     this.assertOpen();
     if (docs.length === 0) return;
+    if (await this.onWriter({ op: 'index', docs })) return;
     await this.commits.write(() => {
       for (const doc of docs) {
         const headers = doc.headers ?? '';
@@ -164,6 +174,7 @@ export class SqliteSearchIndex implements SearchIndex {
   async remove(messageKeys: readonly string[]): Promise<void> {
     this.assertOpen();
     if (messageKeys.length === 0) return;
+    if (await this.onWriter({ op: 'remove', messageKeys })) return;
     await this.commits.write(() => {
       for (const key of messageKeys) {
         const id = this.findDoc.get(key);
@@ -215,6 +226,7 @@ export class SqliteSearchIndex implements SearchIndex {
   async relocate(moves: readonly Relocation[]): Promise<void> {
     this.assertOpen();
     if (moves.length === 0) return;
+    if (await this.onWriter({ op: 'relocate', moves })) return;
     await this.commits.write(() => {
       for (const m of moves) this.relocateDoc.run(m.mailboxId, m.uid, m.messageKey);
     });
@@ -223,6 +235,7 @@ export class SqliteSearchIndex implements SearchIndex {
   async copy(copies: readonly DocumentCopy[]): Promise<void> {
     this.assertOpen();
     if (copies.length === 0) return;
+    if (await this.onWriter({ op: 'copy', copies })) return;
     await this.commits.write(() => {
       for (const c of copies) {
         if (c.fromKey === c.toKey) {
@@ -245,9 +258,26 @@ export class SqliteSearchIndex implements SearchIndex {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.writer?.close();
     await this.readers?.close();
     await this.commits.close();
     this.db.close();
+  }
+
+  /**
+   * Makes `call` on the writer thread: true once it is durable there, false when there is no
+   * thread (any more), for the caller to write here.
+   */
+  private async onWriter(call: WriterCall): Promise<boolean> {
+    if (!this.writer) return false;
+    try {
+      await this.writer.run(call);
+      return true;
+    } catch (err) {
+      if (!(err instanceof NoWriterError)) throw err;
+      this.writer = null;
+      return false;
+    }
   }
 
   private assertOpen(): void {

@@ -77,8 +77,11 @@ export function canonicalBody(body: string, relaxed: boolean): string {
   return lines.slice(0, n).join('\r\n') + '\r\n';
 }
 
-/** The `DKIM-Signature:` field to put on top of the message (RFC 6376 §5.6), with its CRLF. */
-export function dkimSignature(message: Buffer, o: DkimSignOptions): string {
+/**
+ * The `DKIM-Signature:` field to put on top of the message (RFC 6376 §5.6), with its CRLF. The
+ * RSA signature (~0.5 ms for a 2048-bit key) is made on libuv's thread pool, not on the caller's.
+ */
+export async function dkimSignature(message: Buffer, o: DkimSignOptions): Promise<string> {
   const [headerCanon, bodyCanon] = o.canonicalization.split('/');
   const relaxedHeader = headerCanon === 'relaxed';
   const { fields, body } = split(message);
@@ -92,6 +95,8 @@ export function dkimSignature(message: Buffer, o: DkimSignOptions): string {
     `\tbh=${bh};\r\n\tb=`;
   // RFC 6376 §3.7: the signed fields, then this field with b= empty and no final CRLF.
   const data = signed.map((f) => canonicalField(f.raw, relaxedHeader)).join('') + canonicalField(field, relaxedHeader).slice(0, -2);
-  const b = sign('sha256', Buffer.from(data, 'latin1'), o.key).toString('base64');
-  return `${field}${b}\r\n`;
+  const b = await new Promise<Buffer>((resolve, reject) =>
+    sign('sha256', Buffer.from(data, 'latin1'), o.key, (err, signature) => (err ? reject(err) : resolve(signature))),
+  );
+  return `${field}${b.toString('base64')}\r\n`;
 }

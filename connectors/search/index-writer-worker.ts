@@ -1,0 +1,37 @@
+/**
+ * The search index's writer thread (index-writer.ts): makes each write it is given on its own
+ * connection, in order, and answers once it is durable.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { SqliteSearchIndex } from './sqlite.ts';
+import type { WriterReply, WriterRequest, WriterWorkerData } from './index-writer.ts';
+
+if (!parentPort) throw new Error('index-writer-worker.ts runs as a worker thread');
+const port = parentPort;
+const { path } = workerData as WriterWorkerData;
+const index = new SqliteSearchIndex({ path });
+
+function write(request: WriterRequest): Promise<void> {
+  switch (request.op) {
+    case 'index':
+      return index.index(request.docs);
+    case 'remove':
+      return index.remove(request.messageKeys);
+    case 'relocate':
+      return index.relocate(request.moves);
+    case 'copy':
+      return index.copy(request.copies);
+  }
+}
+
+port.on('message', (request: WriterRequest | 'close') => {
+  if (request === 'close') {
+    // Every write given before has its transaction made (they run as they arrive); close waits for their fsyncs.
+    void index.close().finally(() => port.close());
+    return;
+  }
+  write(request).then(
+    () => port.postMessage({ id: request.id } satisfies WriterReply),
+    (err: unknown) => port.postMessage({ id: request.id, error: err instanceof Error ? err.message : String(err) } satisfies WriterReply),
+  );
+});

@@ -1,0 +1,87 @@
+/**
+ * A thread that makes the embedded search index's writes (`SqliteSearchIndex` with
+ * `writerThread`), with its own connection to the file (index-writer-worker.ts). Indexing a
+ * message is mostly FTS5 work in SQLite (~1.5 ms for 5 KB of text, two thirds of it the trigram
+ * table): on the pipeline thread it held every other stage for that long per message. Here the
+ * pipeline thread posts the documents and goes on; the call resolves once the thread's write is
+ * durable, as `SearchIndex.index` promises.
+ *
+ * Requests run in the order they are made. A thread that fails to start or dies fails its
+ * outstanding requests with `NoWriterError` and leaves for good: the caller then writes on its
+ * own connection, as without the thread (every write is idempotent, so one that may have been
+ * made before the thread died is made again harmlessly).
+ */
+import { Worker } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import type { DocumentCopy, Relocation, SearchDocument } from './search.ts';
+
+export interface WriterWorkerData {
+  readonly module: string;
+  /** The search index's SQLite file (it exists: the caller's connection made it). */
+  readonly path: string;
+}
+
+/** One write of the SearchIndex interface. */
+export type WriterCall =
+  | { readonly op: 'index'; readonly docs: readonly SearchDocument[] }
+  | { readonly op: 'remove'; readonly messageKeys: readonly string[] }
+  | { readonly op: 'relocate'; readonly moves: readonly Relocation[] }
+  | { readonly op: 'copy'; readonly copies: readonly DocumentCopy[] };
+
+export type WriterRequest = WriterCall & { readonly id: number };
+
+export type WriterReply = { readonly id: number } | { readonly id: number; readonly error: string };
+
+/** The writer thread is gone (or never started): write on the caller's connection. */
+export class NoWriterError extends Error {}
+
+export class SearchWriterThread {
+  private readonly worker: Worker;
+  private readonly waiting = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
+  private nextId = 0;
+  private gone: NoWriterError | null = null;
+  private readonly exited: Promise<void>;
+
+  /** Starts the thread on the search index file at `path`. */
+  constructor(path: string) {
+    const data: WriterWorkerData = { module: new URL('./index-writer-worker.ts', import.meta.url).href, path };
+    this.worker = new Worker(fileURLToPath(new URL('../../bin/ts-worker.js', import.meta.url)), { workerData: data });
+    // The thread never keeps the process alive on its own.
+    this.worker.unref();
+    this.worker.on('message', (reply: WriterReply) => {
+      const waiter = this.waiting.get(reply.id);
+      this.waiting.delete(reply.id);
+      if ('error' in reply) waiter?.reject(new Error(reply.error));
+      else waiter?.resolve();
+    });
+    this.worker.once('error', (err) => this.leave(new NoWriterError(`search writer thread failed: ${err.message}`)));
+    this.exited = new Promise((resolve) =>
+      this.worker.once('exit', (code) => {
+        this.leave(new NoWriterError(`search writer thread exited (${code})`));
+        resolve();
+      }),
+    );
+  }
+
+  /** Runs `call` on the thread; rejects with `NoWriterError` if the thread is gone or goes before answering. */
+  run(call: WriterCall): Promise<void> {
+    if (this.gone) return Promise.reject(this.gone);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.worker.postMessage({ ...call, id } satisfies WriterRequest);
+    });
+  }
+
+  /** Ends the thread once it has made the writes it was given. */
+  async close(): Promise<void> {
+    if (!this.gone) this.worker.postMessage('close');
+    await this.exited;
+  }
+
+  private leave(err: NoWriterError): void {
+    this.gone ??= err;
+    for (const waiter of this.waiting.values()) waiter.reject(this.gone);
+    this.waiting.clear();
+  }
+}
