@@ -14,7 +14,7 @@ export type MetricCall =
   | ['batchSeconds' | 'sinceReceived' | 'ownedPartitions', string, number]
   | ['retried' | 'rebalanced', string];
 
-/** A main-thread `produce` written by the pipeline thread's log connection (`logThroughPipeline`). */
+/** A main-thread `produce` written by the pipeline thread's log connection (`logWithAppendsBy`). */
 export interface ProduceRequest {
   readonly id: number;
   readonly records: readonly ProduceRecord[];

@@ -8,6 +8,7 @@ import type { PushBus } from '../connectors/push/push.ts';
 import type { Log, ProduceRecord, RecordPosition } from '../connectors/log/log.ts';
 import { EmbeddedLog } from '../connectors/log/embedded.ts';
 import type { FromWorker, PipelineWorkerData, ToWorker } from './pipeline-messages.ts';
+import { ProduceRequests } from './produce-requests.ts';
 
 export interface PipelineThread {
   stop(): Promise<void>;
@@ -18,10 +19,12 @@ export interface PipelineThread {
    * store stage wakes in that thread at once). Resolves once durable, as `Log.produce`.
    */
   produce(records: readonly ProduceRecord[]): Promise<RecordPosition[]>;
+  /** Another connection of this process appended to `topics` (append-thread.ts): the stages waiting on them wake now. */
+  tellAppended(topics: string[]): void;
 }
 
-/** `log` with its appends made by the pipeline thread (`PipelineThread.produce`); reads stay on this connection. */
-export function logThroughPipeline(log: Log, thread: Pick<PipelineThread, 'produce'>): Log {
+/** `log` with its appends made by another thread (`PipelineThread.produce`, `AppendThread.produce`); reads stay on this connection. */
+export function logWithAppendsBy(log: Log, thread: Pick<PipelineThread, 'produce'>): Log {
   return {
     ensureTopics: (specs) => log.ensureTopics(specs),
     produce: (records) => thread.produce(records),
@@ -42,14 +45,10 @@ export async function startPipelineThread(deps: { config: Readonly<Config>; logg
   const worker = new Worker(fileURLToPath(new URL('../bin/ts-worker.js', import.meta.url)), { workerData: data });
   const post = (message: ToWorker): void => worker.postMessage(message);
   let stopping = false;
-  let nextId = 0;
-  const producing = new Map<number, { resolve: (p: RecordPosition[]) => void; reject: (e: Error) => void }>();
+  const producing = new ProduceRequests((request) => post({ produce: request }));
   let stopped: () => void = () => undefined;
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-  void exited.then(() => {
-    for (const waiter of producing.values()) waiter.reject(new Error('the pipeline thread has stopped'));
-    producing.clear();
-  });
+  void exited.then(() => producing.failAll(new Error('the pipeline thread has stopped')));
 
   const ready = new Promise<void>((resolve, reject) => {
     worker.on('message', (message: FromWorker) => {
@@ -63,13 +62,8 @@ export async function startPipelineThread(deps: { config: Readonly<Config>; logg
       } else if ('push' in message) deps.push.publish(message.push);
       else if ('applied' in message) deps.push.publishApplied(message.applied);
       else if ('appended' in message && deps.log instanceof EmbeddedLog) deps.log.notifyExternalAppend(message.appended);
-      else if ('produced' in message) {
-        const reply = message.produced;
-        const waiter = producing.get(reply.id);
-        producing.delete(reply.id);
-        if ('error' in reply) waiter?.reject(new Error(reply.error));
-        else waiter?.resolve(reply.positions);
-      } else if ('stopped' in message) stopped();
+      else if ('produced' in message) producing.settle(message.produced);
+      else if ('stopped' in message) stopped();
     });
     worker.once('error', (err) => {
       deps.logger.fatal({ err }, 'pipeline thread crashed');
@@ -84,11 +78,10 @@ export async function startPipelineThread(deps: { config: Readonly<Config>; logg
   return {
     produce(records) {
       if (stopping) return Promise.reject(new Error('the pipeline thread is stopping'));
-      const id = nextId++;
-      return new Promise<RecordPosition[]>((resolve, reject) => {
-        producing.set(id, { resolve, reject });
-        post({ produce: { id, records } });
-      });
+      return producing.send(records);
+    },
+    tellAppended(topics) {
+      if (!stopping) post({ appended: topics });
     },
     async stop() {
       if (stopping) return exited;

@@ -12,6 +12,7 @@ import { PROCESSORS } from '../processors/index.ts';
 import { EmbeddedLog } from '../connectors/log/embedded.ts';
 import type { PushBus } from '../connectors/push/push.ts';
 import type { FromWorker, MetricCall, PipelineWorkerData, ToWorker } from './pipeline-messages.ts';
+import { answerProduce } from './produce-requests.ts';
 
 if (!parentPort) throw new Error('pipeline-worker.ts runs as a worker thread');
 const port = parentPort;
@@ -79,15 +80,9 @@ function run(app: App): void {
       if ('appended' in message) log.notifyExternalAppend(message.appended);
     });
   }
-  // The main thread's appends, in this thread's group commits (`logThroughPipeline`).
+  // The main thread's appends, in this thread's group commits (`logWithAppendsBy`).
   port.on('message', (message: ToWorker) => {
-    if (!('produce' in message)) return;
-    const { id, records } = message.produce;
-    // Buffers arrive as plain Uint8Arrays; the log takes either.
-    app.log.produce(records).then(
-      (positions) => send({ produced: { id, positions } }),
-      (err: unknown) => send({ produced: { id, error: err instanceof Error ? err.message : String(err) } }),
-    );
+    if ('produce' in message) void answerProduce(app.log, message.produce).then((produced) => send({ produced }));
   });
   port.on('message', (message: ToWorker) => {
     if (!('stop' in message)) return;

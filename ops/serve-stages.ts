@@ -10,7 +10,9 @@ import type { Log } from '../connectors/log/log.ts';
 import { EmbeddedLog } from '../connectors/log/embedded.ts';
 import { TopologyRunner } from '../topology/runner.ts';
 import { PROCESSORS } from '../processors/index.ts';
-import { logThroughPipeline, startPipelineThread } from './pipeline-thread.ts';
+import { join } from 'node:path';
+import { logWithAppendsBy, startPipelineThread } from './pipeline-thread.ts';
+import { startAppendThread } from './append-thread.ts';
 import { watchOutboundQueue } from './outbound-metrics.ts';
 import { queueTopics } from './queue.ts';
 import { reportScanners } from './scan.ts';
@@ -18,10 +20,12 @@ import { removeServerPid, writeServerPid } from './server-lock.ts';
 
 export interface RunningStages {
   /**
-   * The log the other roles of this process append to: with the embedded log and the pipeline
-   * thread, appends go through that thread's connection (`logThroughPipeline`).
+   * The log the access listeners (IMAP, POP3, JMAP) append to: with the embedded log and the
+   * pipeline thread, their appends are made by that thread's connection (`logWithAppendsBy`).
    */
   readonly log: Log;
+  /** The log the SMTP listeners append to: there, appends are made by a thread of their own (append-thread.ts). */
+  readonly ingressLog: Log;
   stop(): Promise<void>;
 }
 
@@ -50,8 +54,11 @@ export async function startStages(app: App, metrics: Metrics): Promise<RunningSt
   const thread = config.runner.thread ? await startPipelineThread({ config, logger, metrics, push: app.push, log: app.log }) : null;
   const pipeline = thread ?? (await startInProcess(app, metrics));
   // The listeners' appends: with the embedded log, written by the pipeline thread's connection
-  // (one writer of log.db per process, see PipelineThread.produce).
-  const log = thread && app.log instanceof EmbeddedLog ? logThroughPipeline(app.log, thread) : app.log;
+  // (see PipelineThread.produce), or for SMTP by the append thread's (see AppendThread).
+  const embedded = thread && app.log instanceof EmbeddedLog ? app.log : null;
+  const log = thread && embedded ? logWithAppendsBy(embedded, thread) : app.log;
+  const appender = thread && embedded ? await startAppendThread({ path: join(config.dataDir, 'log.db'), logger, appended: (topics) => thread.tellAppended(topics) }) : null;
+  const ingressLog = appender && embedded ? logWithAppendsBy(embedded, appender) : log;
 
   const retention = setInterval(() => {
     app.log.enforceRetention().catch((err: unknown) => logger.error({ err }, 'retention failed'));
@@ -61,8 +68,10 @@ export async function startStages(app: App, metrics: Metrics): Promise<RunningSt
 
   return {
     log,
+    ingressLog,
     async stop() {
       clearInterval(retention);
+      await appender?.stop();
       await pipeline.stop();
       removeServerPid(config.dataDir);
     },

@@ -68,7 +68,7 @@ export async function serve(config: Readonly<Config>, logger: Logger): Promise<R
     if (runsRole(config, 'ingress') || runsRole(config, 'access')) {
       const tls = tlsFor(config, logger);
       const authenticator = new PasswordAuthenticator({ store: app.store, logger: logger.child({ component: 'auth' }) });
-      if (runsRole(config, 'ingress')) parts.push(await startIngress({ app, log, metrics, tls, authenticator }));
+      if (runsRole(config, 'ingress')) parts.push(await startIngress({ app, log: stages?.ingressLog ?? app.log, metrics, tls, authenticator }));
       if (runsRole(config, 'access')) parts.push(await startAccess({ app, log, push: app.push, tls, authenticator, feedFromLog: !stages }));
     }
     httpAt = splitHostPort(config.listen.http);
