@@ -30,6 +30,5 @@ export type FromWorker =
   | { readonly metrics: MetricCall[] }
   | { readonly push: MailboxEvent }
   | { readonly applied: MailboxEvent }
-  | { readonly appended: string[] }
   | { readonly produced: ProduceReply }
   | { readonly failed: string };

@@ -1,4 +1,4 @@
-/** The main thread's side of the pipeline thread: start it, relay log appends, metrics and push events, stop it. */
+/** The main thread's side of the pipeline thread: start it, relay log appends to it, its metrics and push events from it, stop it. */
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
@@ -61,7 +61,6 @@ export async function startPipelineThread(deps: { config: Readonly<Config>; logg
         }
       } else if ('push' in message) deps.push.publish(message.push);
       else if ('applied' in message) deps.push.publishApplied(message.applied);
-      else if ('appended' in message && deps.log instanceof EmbeddedLog) deps.log.notifyExternalAppend(message.appended);
       else if ('produced' in message) producing.settle(message.produced);
       else if ('stopped' in message) stopped();
     });

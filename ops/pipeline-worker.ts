@@ -1,8 +1,8 @@
 /**
  * The pipeline thread: runs every stage of the topologies (DESIGN.md §1.5: every core works,
  * not just the event loop's) while the main thread serves the listeners. It opens its own
- * connections to the engines of `engines.*` (the data folder's files by default); the main thread tells it when ingress appended to the log,
- * and it sends back its metrics, its push events and its own appends.
+ * connections to the engines of `engines.*` (the data folder's files by default); the main thread tells it when others appended to the log,
+ * and it sends back its metrics, its push events and the answers to the main thread's appends.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { openApp, type App } from './app.ts';
@@ -75,7 +75,11 @@ function run(app: App): void {
 
   if (app.log instanceof EmbeddedLog) {
     const log = app.log;
-    log.onAppend((topics) => send({ appended: topics }));
+    // Appends made elsewhere in the process (the SMTP append thread, the main thread's own) wake
+    // the stages at once. This thread's own appends are not told to the main thread: nothing
+    // there waits on the log while the stages run here (a consumer would still see them at its
+    // next check of the file), and each message woke the main thread for nothing, several times
+    // per IMAP STORE.
     port.on('message', (message: ToWorker) => {
       if ('appended' in message) log.notifyExternalAppend(message.appended);
     });
