@@ -13,10 +13,10 @@ import { ProduceRequests } from './produce-requests.ts';
 export interface PipelineThread {
   stop(): Promise<void>;
   /**
-   * Appends through the pipeline thread's connection to the embedded log, so one connection
-   * per process writes log.db: no waits for the other thread's write lock, this thread never
-   * blocks on the log's fsync, and the appends share group commits with the stages' own (the
-   * store stage wakes in that thread at once). Resolves once durable, as `Log.produce`.
+   * Appends through the pipeline thread's connection to the embedded log (the access
+   * listeners' mailbox commands): this thread never blocks on the log's fsync, and the appends
+   * share group commits with the stages' own (the store stage that answers them wakes in that
+   * thread at once). Resolves once durable, as `Log.produce`.
    */
   produce(records: readonly ProduceRecord[]): Promise<RecordPosition[]>;
   /** Another connection of this process appended to `topics` (append-thread.ts): the stages waiting on them wake now. */

@@ -4,13 +4,13 @@
  * lag, dead letters, the outgoing queue). It also marks the data folder as served
  * (`server-lock.ts`): tools that append to the log know a running pipeline will process it.
  */
+import { join } from 'node:path';
 import type { App } from './app.ts';
 import type { Metrics } from './metrics.ts';
 import type { Log } from '../connectors/log/log.ts';
 import { EmbeddedLog } from '../connectors/log/embedded.ts';
 import { TopologyRunner } from '../topology/runner.ts';
 import { PROCESSORS } from '../processors/index.ts';
-import { join } from 'node:path';
 import { logWithAppendsBy, startPipelineThread } from './pipeline-thread.ts';
 import { startAppendThread } from './append-thread.ts';
 import { watchOutboundQueue } from './outbound-metrics.ts';
@@ -57,7 +57,13 @@ export async function startStages(app: App, metrics: Metrics): Promise<RunningSt
   // (see PipelineThread.produce), or for SMTP by the append thread's (see AppendThread).
   const embedded = thread && app.log instanceof EmbeddedLog ? app.log : null;
   const log = thread && embedded ? logWithAppendsBy(embedded, thread) : app.log;
-  const appender = thread && embedded ? await startAppendThread({ path: join(config.dataDir, 'log.db'), logger, appended: (topics) => thread.tellAppended(topics) }) : null;
+  const appender =
+    thread && embedded
+      ? await startAppendThread({ path: join(config.dataDir, 'log.db'), logger, appended: (topics) => thread.tellAppended(topics) }).catch(async (err: unknown) => {
+          await pipeline.stop();
+          throw err;
+        })
+      : null;
   const ingressLog = appender && embedded ? logWithAppendsBy(embedded, appender) : log;
 
   const retention = setInterval(() => {
