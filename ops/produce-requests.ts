@@ -4,34 +4,27 @@
  */
 import type { Log, ProduceRecord, RecordPosition } from '../connectors/log/log.ts';
 import type { ProduceReply, ProduceRequest } from './pipeline-messages.ts';
+import { PendingRequests } from '../connectors/pending-requests.ts';
 
 /** The asking side: numbers each request and settles it with its reply. */
 export class ProduceRequests {
-  private nextId = 0;
-  private readonly waiting = new Map<number, { resolve: (p: RecordPosition[]) => void; reject: (e: Error) => void }>();
+  private readonly pending = new PendingRequests<RecordPosition[]>();
 
   constructor(private readonly post: (request: ProduceRequest) => void) {}
 
   /** Resolves once the other thread's append is durable, as `Log.produce`. */
   send(records: readonly ProduceRecord[]): Promise<RecordPosition[]> {
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
-      this.post({ id, records });
-    });
+    return this.pending.send((id) => this.post({ id, records }));
   }
 
   settle(reply: ProduceReply): void {
-    const waiter = this.waiting.get(reply.id);
-    this.waiting.delete(reply.id);
-    if ('error' in reply) waiter?.reject(new Error(reply.error));
-    else waiter?.resolve(reply.positions);
+    if ('error' in reply) this.pending.reject(reply.id, new Error(reply.error));
+    else this.pending.resolve(reply.id, reply.positions);
   }
 
   /** The other thread is gone: every request still waiting fails. */
   failAll(error: Error): void {
-    for (const waiter of this.waiting.values()) waiter.reject(error);
-    this.waiting.clear();
+    this.pending.failAll(error);
   }
 }
 

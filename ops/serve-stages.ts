@@ -55,7 +55,7 @@ export async function startStages(app: App, metrics: Metrics): Promise<RunningSt
   const pipeline = thread ?? (await startInProcess(app, metrics));
   // The listeners' appends: with the embedded log, written by the pipeline thread's connection
   // (see PipelineThread.produce), or for SMTP by the append thread's (see AppendThread).
-  const embedded = thread && app.log instanceof EmbeddedLog ? app.log : null;
+  const embedded = app.log instanceof EmbeddedLog ? app.log : null;
   const log = thread && embedded ? logWithAppendsBy(embedded, thread) : app.log;
   const appender =
     thread && embedded

@@ -14,6 +14,7 @@
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import type { DocumentCopy, Relocation, SearchDocument } from './search.ts';
+import { PendingRequests } from '../pending-requests.ts';
 
 export interface WriterWorkerData {
   readonly module: string;
@@ -37,8 +38,7 @@ export class NoWriterError extends Error {}
 
 export class SearchWriterThread {
   private readonly worker: Worker;
-  private readonly waiting = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
-  private nextId = 0;
+  private readonly pending = new PendingRequests<void>();
   private gone: NoWriterError | null = null;
   private readonly exited: Promise<void>;
 
@@ -49,10 +49,8 @@ export class SearchWriterThread {
     // The thread never keeps the process alive on its own.
     this.worker.unref();
     this.worker.on('message', (reply: WriterReply) => {
-      const waiter = this.waiting.get(reply.id);
-      this.waiting.delete(reply.id);
-      if ('error' in reply) waiter?.reject(new Error(reply.error));
-      else waiter?.resolve();
+      if ('error' in reply) this.pending.reject(reply.id, new Error(reply.error));
+      else this.pending.resolve(reply.id);
     });
     this.worker.once('error', (err) => this.leave(new NoWriterError(`search writer thread failed: ${err.message}`)));
     this.exited = new Promise((resolve) =>
@@ -66,11 +64,7 @@ export class SearchWriterThread {
   /** Runs `call` on the thread; rejects with `NoWriterError` if the thread is gone or goes before answering. */
   run(call: WriterCall): Promise<void> {
     if (this.gone) return Promise.reject(this.gone);
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
-      this.worker.postMessage({ ...call, id } satisfies WriterRequest);
-    });
+    return this.pending.send((id) => this.worker.postMessage({ ...call, id } satisfies WriterRequest));
   }
 
   /** Ends the thread once it has made the writes it was given. */
@@ -81,7 +75,6 @@ export class SearchWriterThread {
 
   private leave(err: NoWriterError): void {
     this.gone ??= err;
-    for (const waiter of this.waiting.values()) waiter.reject(this.gone);
-    this.waiting.clear();
+    this.pending.failAll(this.gone);
   }
 }

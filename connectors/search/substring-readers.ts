@@ -13,6 +13,7 @@
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import type { SubstringMatch } from './substring.ts';
+import { PendingRequests } from '../pending-requests.ts';
 
 export interface ReaderWorkerData {
   readonly module: string;
@@ -34,7 +35,7 @@ export class NoReaderError extends Error {}
 
 interface Reader {
   readonly worker: Worker;
-  readonly waiting: Map<number, { resolve: (uids: Set<number>) => void; reject: (err: Error) => void }>;
+  readonly waiting: PendingRequests<Set<number>>;
   /** It has opened the file and answers. */
   ready: boolean;
 }
@@ -42,7 +43,6 @@ interface Reader {
 export class SubstringReaders {
   private readonly readers: Reader[] = [];
   private readonly started: Promise<void>[] = [];
-  private nextId = 0;
   private closing = false;
 
   /** Starts `count` threads on the search index file at `path` (which must exist: the index opens it first). */
@@ -72,12 +72,7 @@ export class SubstringReaders {
     for (const r of this.readers) if (r.ready && (!reader || r.waiting.size < reader.waiting.size)) reader = r;
     if (!reader) return null;
     const chosen = reader;
-    const id = this.nextId++;
-    const request: ReaderRequest = { id, userId, mailboxId, match };
-    return new Promise((resolve, reject) => {
-      chosen.waiting.set(id, { resolve, reject });
-      chosen.worker.postMessage(request);
-    });
+    return chosen.waiting.send((id) => chosen.worker.postMessage({ id, userId, mailboxId, match } satisfies ReaderRequest));
   }
 
   /** Ends every thread once it has answered what it was asked. */
@@ -89,7 +84,7 @@ export class SubstringReaders {
   }
 
   private add(worker: Worker): void {
-    const reader: Reader = { worker, waiting: new Map(), ready: false };
+    const reader: Reader = { worker, waiting: new PendingRequests<Set<number>>(), ready: false };
     this.readers.push(reader);
     let started: () => void = () => undefined;
     this.started.push(new Promise<void>((resolve) => (started = resolve)));
@@ -101,17 +96,14 @@ export class SubstringReaders {
         started();
         return;
       }
-      const waiter = reader.waiting.get(reply.id);
-      reader.waiting.delete(reply.id);
-      if ('error' in reply) waiter?.reject(new Error(reply.error));
-      else waiter?.resolve(new Set(reply.uids));
+      if ('error' in reply) reader.waiting.reject(reply.id, new Error(reply.error));
+      else reader.waiting.resolve(reply.id, new Set(reply.uids));
     });
     const gone = (err: Error): void => {
       started();
       const at = this.readers.indexOf(reader);
       if (at >= 0) this.readers.splice(at, 1);
-      for (const waiter of reader.waiting.values()) waiter.reject(err);
-      reader.waiting.clear();
+      reader.waiting.failAll(err);
     };
     worker.once('error', (err) => gone(new NoReaderError(`search reader thread failed: ${err.message}`)));
     worker.once('exit', (code) => gone(new NoReaderError(`search reader thread exited (${code})`)));
