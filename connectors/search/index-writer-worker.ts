@@ -2,13 +2,18 @@
  * The search index's writer thread (index-writer.ts): makes each write it is given on its own
  * connection, in order, and answers once it is durable.
  */
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteSearchIndex } from './sqlite.ts';
 import type { WriterReply, WriterRequest, WriterWorkerData } from './index-writer.ts';
 
 if (!parentPort) throw new Error('index-writer-worker.ts runs as a worker thread');
 const port = parentPort;
-const { path } = workerData as WriterWorkerData;
+const { path, nice } = workerData as WriterWorkerData;
+// Indexing is background work: when the cores are busy, the threads that take, store and send mail
+// go first, and the index catches up when they are idle (IMAP SEARCH meanwhile reads what the index
+// lacks from the mail store). On Linux the nice value belongs to a thread, so this one alone.
+if (process.platform === 'linux' && nice > 0) setPriority(0, nice);
 const index = new SqliteSearchIndex({ path });
 
 function write(request: WriterRequest): Promise<void> {

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
-import { NoWriterError, SearchWriterThread } from './index-writer.ts';
+import { NoWriterError, SearchWriterThread, WRITER_NICE } from './index-writer.ts';
 import { SqliteSearchIndex } from './sqlite.ts';
 import type { SearchDocument } from './search.ts';
 
@@ -35,6 +35,22 @@ describe('SearchWriterThread', () => {
     expect(await reader.matchUids(ALICE, 1, { in: 'text', needle: 'lantern' })).toEqual(new Set([2]));
     await writer.run({ op: 'relocate', moves: [{ messageKey: 'm2', mailboxId: 2, uid: 7 }] });
     expect(await reader.matchUids(ALICE, 2, { in: 'text', needle: 'lantern' })).toEqual(new Set([7]));
+  });
+
+  it('runs at a lower priority than the other threads of the process (Linux: /proc)', async () => {
+    const file = tempFile();
+    const writer = new SearchWriterThread(file);
+    cleanups.unshift(() => writer.close());
+    await writer.run({ op: 'index', docs: [doc(1, 'a lantern')] }); // the thread is up
+    // Field 19 of /proc/<pid>/task/<tid>/stat is the thread's nice value.
+    const niceOf = (tid: string) => {
+      const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    };
+    const nices = fs.readdirSync('/proc/self/task').map(niceOf);
+    expect(nices.filter((n) => n === WRITER_NICE)).toHaveLength(1);
+    expect(niceOf(String(process.pid))).toBe(0);
+    expect(os.getPriority()).toBe(0);
   });
 
   it('fails every write with NoWriterError when its thread cannot open the file', async () => {
