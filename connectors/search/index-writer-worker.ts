@@ -13,7 +13,13 @@ const { path, nice } = workerData as WriterWorkerData;
 // Indexing is background work: when the cores are busy, the threads that take, store and send mail
 // go first, and the index catches up when they are idle (IMAP SEARCH meanwhile reads what the index
 // lacks from the mail store). On Linux the nice value belongs to a thread, so this one alone.
-if (process.platform === 'linux' && nice > 0) setPriority(0, nice);
+if (process.platform === 'linux' && nice > 0) {
+  try {
+    setPriority(0, nice);
+  } catch {
+    // Not allowed here (a seccomp filter, say): the thread writes at the priority it has.
+  }
+}
 const index = new SqliteSearchIndex({ path });
 
 function write(request: WriterRequest): Promise<void> {
