@@ -227,6 +227,26 @@ describe('EmbeddedLog', () => {
     expect((await a.produce([rec('shared', 'k', 'p2', { partition: 2 })]))[0]).toMatchObject({ partition: 2, offset: 0 });
   });
 
+  it('consumers waiting on one instance all see an append by another instance within about the check interval, not at their timeout', async () => {
+    const a = open();
+    const b = open();
+    await b.ensureTopics([{ name: 'one', partitions: 2 }, { name: 'two', partitions: 1 }]);
+    const consumers = await Promise.all([a.consumer('g1', ['one']), a.consumer('g2', ['one']), a.consumer('g3', ['two']), a.consumer('g4', ['one', 'two'])]);
+    const t0 = Date.now();
+    const polls = consumers.map(async (c) => {
+      const records = await c.poll(10, 10_000);
+      return { values: records.map((r) => r.value.toString()).sort(), ms: Date.now() - t0 };
+    });
+    await sleep(150);
+    await b.produce([rec('one', 'k', 'first', { partition: 1 })]);
+    await sleep(150);
+    await b.produce([rec('two', 'k', 'second')]);
+    const seen = await Promise.all(polls);
+    expect(seen.map((s) => s.values)).toEqual([['first'], ['first'], ['second'], ['first']]);
+    // Each within a second of its append, far from the 10 s timeout.
+    for (const s of seen) expect(s.ms).toBeLessThan(1_500);
+  });
+
   it('while another connection holds the write lock, a group commit waits on the event loop (not blocking it), gathering later calls', async () => {
     // A spin window longer than the test, so a slow machine cannot push it into the blocking wait.
     const log = open(undefined, 60_000);

@@ -47,6 +47,9 @@ import { sqliteHealth, type EngineHealth } from '../health.ts';
 import { WalSyncer, walPathOf, type FileSync } from '../wal-commit.ts';
 import type { Db, RecordRow, Statements } from './embedded/schema.ts';
 
+/** How often waiting consumers are checked for appends made by another connection to the file. */
+const EXTERNAL_CHECK_MS = 100;
+
 export interface EmbeddedLogOptions {
   /** The SQLite file; created if missing. */
   readonly path: string;
@@ -85,6 +88,8 @@ export class EmbeddedLog implements Log {
   private queue: BatchItem[] = [];
   private cancelFlush: (() => void) | undefined;
   private readonly waiters = new Set<Waiter>();
+  /** `checkExternal` every EXTERNAL_CHECK_MS while consumers wait (one check for all of them). */
+  private externalChecks: NodeJS.Timeout | undefined;
   private readonly consumers = new Set<EmbeddedConsumer>();
   private readonly host: ConsumerHost;
   private closed = false;
@@ -118,7 +123,10 @@ export class EmbeddedLog implements Log {
         await this.enqueue((resolve, reject) => ({ kind: 'commit', group, outputs: outs, offsets: offs, resolve, reject }));
       },
       dataVersion: () => this.st.dataVersion.get() as number,
-      watch: (waiter) => this.waiters.add(waiter),
+      watch: (waiter) => {
+        this.waiters.add(waiter);
+        this.externalChecks ??= setInterval(() => this.checkExternal(), EXTERNAL_CHECK_MS).unref();
+      },
       unwatch: (waiter) => this.waiters.delete(waiter),
       forget: (consumer) => this.consumers.delete(consumer),
     };
@@ -245,6 +253,8 @@ export class EmbeddedLog implements Log {
     if (this.closed) return;
     this.flush(true);
     this.closed = true;
+    clearInterval(this.externalChecks);
+    this.externalChecks = undefined;
     await this.syncer?.close();
     for (const consumer of [...this.consumers]) await consumer.close();
     for (const waiter of [...this.waiters]) waiter.wake();
@@ -404,6 +414,21 @@ export class EmbeddedLog implements Log {
   onAppend(listener: (topics: string[]) => void): () => void {
     this.appendListeners.add(listener);
     return () => this.appendListeners.delete(listener);
+  }
+
+  /**
+   * Wakes the waiting consumers that have not seen the file's current `data_version` (another
+   * connection wrote since they looked: a second process, or a thread of this one with its own
+   * connection). Stops once none waits; the next `watch` starts it again.
+   */
+  private checkExternal(): void {
+    if (this.waiters.size === 0 || this.closed) {
+      clearInterval(this.externalChecks);
+      this.externalChecks = undefined;
+      return;
+    }
+    const version = this.st.dataVersion.get() as number;
+    for (const waiter of [...this.waiters]) if (waiter.version !== version) waiter.wake();
   }
 
   private wakeWaiters(appended: ReadonlySet<string>): void {

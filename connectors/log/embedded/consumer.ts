@@ -1,16 +1,16 @@
 /**
  * A consumer of the embedded log. It owns every partition of its topics (one process), keeps
  * its read position in memory (starting at the group's committed offsets) and waits for
- * appends through the log's in-process notifier; appends by another process on the same file
- * are noticed by SQLite's `data_version` every EXTERNAL_CHECK_MS and at the poll's timeout.
+ * appends through the log's in-process notifier; appends by another connection to the same file
+ * (another process, or a thread of this one) are noticed by the log's one check of SQLite's
+ * `data_version` for all its waiting consumers (`ConsumerHost.watch`), and at the poll's timeout.
  */
 import type { CommitOffset, Consumer, LogRecord, ProduceRecord } from '../log.ts';
 
-/** How often a waiting poll looks for appends made by another process. */
-const EXTERNAL_CHECK_MS = 100;
-
 export interface Waiter {
   readonly topics: ReadonlySet<string>;
+  /** `data_version` when the consumer last found nothing: a change means another connection wrote since. */
+  readonly version: number;
   readonly wake: () => void;
 }
 
@@ -23,6 +23,7 @@ export interface ConsumerHost {
   commit(group: string, outputs: readonly ProduceRecord[], offsets: readonly CommitOffset[]): Promise<void>;
   /** Changes when another connection commits to the file. */
   dataVersion(): number;
+  /** Wakes `waiter` on an in-process append to one of its topics, or once `dataVersion` differs from its `version`. */
   watch(waiter: Waiter): void;
   unwatch(waiter: Waiter): void;
   forget(consumer: EmbeddedConsumer): void;
@@ -60,13 +61,10 @@ export class EmbeddedConsumer implements Consumer {
       const version = this.host.dataVersion();
       const records = this.fetch(max);
       if (records.length > 0) return records;
-      for (;;) {
-        const remaining = deadline - Date.now();
-        if (remaining <= 0) return this.closed ? [] : this.fetch(max);
-        const woken = await this.wait(Math.min(remaining, EXTERNAL_CHECK_MS));
-        if (this.closed) return [];
-        if (woken || this.host.dataVersion() !== version) break;
-      }
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) return records;
+      await this.wait(remaining, version);
+      if (this.closed) return [];
     }
   }
 
@@ -151,17 +149,17 @@ export class EmbeddedConsumer implements Consumer {
     return position;
   }
 
-  /** Resolves true when an in-process append to one of our topics wakes us, false on timeout. */
-  private wait(ms: number): Promise<boolean> {
+  /** Resolves when an append to one of our topics (or another connection's write since `version`) wakes us, or after `ms`. */
+  private wait(ms: number, version: number): Promise<void> {
     return new Promise((resolve) => {
-      const done = (woken: boolean): void => {
+      const done = (): void => {
         clearTimeout(timer);
         this.host.unwatch(waiter);
         this.wakeUp = undefined;
-        resolve(woken);
+        resolve();
       };
-      const waiter: Waiter = { topics: this.topicSet, wake: () => done(true) };
-      const timer = setTimeout(() => done(false), ms);
+      const waiter: Waiter = { topics: this.topicSet, version, wake: done };
+      const timer = setTimeout(done, ms);
       this.host.watch(waiter);
       this.wakeUp = waiter.wake;
     });
