@@ -128,6 +128,8 @@ export interface SendRecord extends SendFigures {
   readonly cpuMsPerMsg?: number;
   /** CPU ms per message of each thread of the server process (main = the main thread; others by thread id), busiest first. */
   readonly threadMsPerMsg?: readonly string[];
+  /** Sluice: seconds after the last delivery until its search index held every Sent copy. */
+  readonly indexCaughtUpS?: number;
   readonly note?: string;
 }
 

@@ -8,6 +8,7 @@
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { EmbeddedLog } from '../connectors/log/embedded.ts';
 import { schemaType } from '../schemas/registry.ts';
 import { startDns, type DnsZone, type RunningDns } from '../test/harness/dns.ts';
@@ -87,6 +88,26 @@ export class SendSluice {
     return this.outcomes;
   }
 
+  /**
+   * Seconds until the search index holds `documents` documents (the Sent copies: the index writer
+   * runs at a low priority and may trail the deliveries), polled every 50 ms; undefined if it has
+   * fewer after `limitS`.
+   */
+  async indexCaughtUpS(documents: number, limitS = 120): Promise<number | undefined> {
+    const db = new Database(join(this.dataDir, 'search.db'), { readonly: true, fileMustExist: true });
+    try {
+      const count = db.prepare<[], number>('SELECT count(*) FROM docs').pluck();
+      const t0 = performance.now();
+      while (count.get()! < documents) {
+        if (performance.now() - t0 > limitS * 1000) return undefined;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return (performance.now() - t0) / 1000;
+    } finally {
+      db.close();
+    }
+  }
+
   target() {
     return {
       server: 'sluice' as const,
@@ -95,6 +116,7 @@ export class SendSluice {
       pid: () => this.server.child.pid!,
       mark: () => undefined,
       deliveries: () => this.deliveries(),
+      indexCaughtUpS: (documents: number) => this.indexCaughtUpS(documents),
     };
   }
 

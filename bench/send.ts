@@ -47,6 +47,8 @@ interface Target {
   mark(): void;
   /** The delivery outcomes known so far, by the queue id the 250 reply gave. */
   deliveries(): Promise<ReadonlyMap<string, Delivery>>;
+  /** Sluice: seconds from now until its search index holds this many documents (undefined: not within the limit). */
+  indexCaughtUpS?(documents: number): Promise<number | undefined>;
 }
 
 interface Loaded {
@@ -112,15 +114,18 @@ async function loadAndDrain(o: Options, t: Target, size: string, concurrency: nu
  * a 300-message run would otherwise spread over every message. Postfix gets the same warm-up.
  */
 async function measure(o: Options, t: Target, size: string, concurrency: number, rep: number): Promise<SendRecord> {
+  let warmedUp = 0;
   if (o.warmup > 0) {
     t.mark();
-    await loadAndDrain(o, t, size, concurrency, o.warmup);
+    warmedUp = (await loadAndDrain(o, t, size, concurrency, o.warmup)).submitted.filter((s) => s.qid !== null).length;
   }
   t.mark();
   const cpu0 = treeCpuSeconds(t.pid(), CLK_TCK);
   const threads0 = threadTicks(t.pid());
   const { summary, submitted, deliveries } = await loadAndDrain(o, t, size, concurrency, o.messages);
   const cpu1 = treeCpuSeconds(t.pid(), CLK_TCK);
+  // Every message delivered: how much longer the index takes to hold each Sent copy (the warm-up's too).
+  const indexCaughtUpS = await t.indexCaughtUpS?.(warmedUp + submitted.filter((s) => s.qid !== null).length);
   // Sluice's threads (the main one has the process id), CPU ms per message, busiest first (Postfix is many processes).
   const threadMsPerMsg = t.server !== 'sluice' ? [] : [...threadTicks(t.pid())]
     .map(([tid, ticks]) => ({ tid: tid === t.pid() ? 'main' : String(tid), ms: ((ticks - (threads0.get(tid) ?? 0)) * 1000) / CLK_TCK / Math.max(1, submitted.length) }))
@@ -147,6 +152,7 @@ async function measure(o: Options, t: Target, size: string, concurrency: number,
     ...figures,
     cpuMsPerMsg: figures.delivered ? ((cpu1 - cpu0) * 1000) / figures.delivered : undefined,
     threadMsPerMsg,
+    indexCaughtUpS,
     note: notes.join('; ') || undefined,
   };
 }
@@ -241,7 +247,7 @@ export async function sendMain(args: readonly string[]): Promise<void> {
             records.push(r);
             appendFileSync(jsonlPath, JSON.stringify(r) + '\n');
             const f = (x: number | undefined, d = 0) => (x === undefined ? '–' : x.toFixed(d));
-            log(`  submitted ${f(r.submittedPerS)}/s, delivered ${f(r.deliveredPerS)}/s (${r.delivered}/${r.accepted}), 250→remote 250 p50 ${f(r.p50Ms, 1)} p99 ${f(r.p99Ms, 1)} ms, CPU ${f(r.cpuMsPerMsg, 2)} ms/msg${r.threadMsPerMsg?.length ? ` (threads: ${r.threadMsPerMsg.join(', ')})` : ''}${r.note ? ` (${r.note})` : ''}`);
+            log(`  submitted ${f(r.submittedPerS)}/s, delivered ${f(r.deliveredPerS)}/s (${r.delivered}/${r.accepted}), 250→remote 250 p50 ${f(r.p50Ms, 1)} p99 ${f(r.p99Ms, 1)} ms, CPU ${f(r.cpuMsPerMsg, 2)} ms/msg${r.indexCaughtUpS !== undefined ? `, index caught up ${f(r.indexCaughtUpS, 2)} s after the last delivery` : ''}${r.threadMsPerMsg?.length ? ` (threads: ${r.threadMsPerMsg.join(', ')})` : ''}${r.note ? ` (${r.note})` : ''}`);
           }
         }
       }
