@@ -4,7 +4,6 @@
  * lag, dead letters, the outgoing queue). It also marks the data folder as served
  * (`server-lock.ts`): tools that append to the log know a running pipeline will process it.
  */
-import { join } from 'node:path';
 import type { App } from './app.ts';
 import type { Metrics } from './metrics.ts';
 import type { Log } from '../connectors/log/log.ts';
@@ -59,7 +58,7 @@ export async function startStages(app: App, metrics: Metrics): Promise<RunningSt
   const log = thread && embedded ? logWithAppendsBy(embedded, thread) : app.log;
   const appender =
     thread && embedded
-      ? await startAppendThread({ path: join(config.dataDir, 'log.db'), logger, appended: (topics) => thread.tellAppended(topics) }).catch(async (err: unknown) => {
+      ? await startAppendThread({ path: embedded.path, logger, appended: (topics) => thread.tellAppended(topics) }).catch(async (err: unknown) => {
           await pipeline.stop();
           throw err;
         })

@@ -107,8 +107,11 @@ export class EmbeddedLog implements Log {
    * each partition (`${topic}\0${partition}`). Records from there on are hidden from this instance's readers.
    */
   private readonly notDurable = new Set<ReadonlyMap<string, number>>();
+  /** The SQLite file (another thread's connection opens the same one: ops/append-thread.ts). */
+  readonly path: string;
 
   constructor(options: EmbeddedLogOptions) {
+    this.path = options.path;
     this.db = openLogDatabase(options.path);
     this.st = prepareStatements(this.db);
     this.lingerMs = Math.max(0, options.lingerMs ?? 0);

@@ -5,17 +5,17 @@
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteSearchIndex } from './sqlite.ts';
-import type { WriterReply, WriterRequest, WriterWorkerData } from './index-writer.ts';
+import { WRITER_NICE, type WriterReply, type WriterRequest, type WriterWorkerData } from './index-writer.ts';
 
 if (!parentPort) throw new Error('index-writer-worker.ts runs as a worker thread');
 const port = parentPort;
-const { path, nice } = workerData as WriterWorkerData;
+const { path } = workerData as WriterWorkerData;
 // Indexing is background work: when the cores are busy, the threads that take, store and send mail
 // go first, and the index catches up when they are idle (IMAP SEARCH meanwhile reads what the index
 // lacks from the mail store). On Linux the nice value belongs to a thread, so this one alone.
-if (process.platform === 'linux' && nice > 0) {
+if (process.platform === 'linux') {
   try {
-    setPriority(0, nice);
+    setPriority(0, WRITER_NICE);
   } catch {
     // Not allowed here (a seccomp filter, say): the thread writes at the priority it has.
   }

@@ -22,13 +22,11 @@ export interface WriterWorkerData {
   readonly module: string;
   /** The search index's SQLite file (it exists: the caller's connection made it). */
   readonly path: string;
-  /** The thread's nice value on Linux (index-writer-worker.ts): it yields the cores to the mail flow. */
-  readonly nice: number;
 }
 
 /**
- * The writer thread's nice value. At 10, CFS gives it about a tenth of what a thread at 0 gets
- * when they compete for a core, and all of an idle one.
+ * The writer thread's nice value on Linux (index-writer-worker.ts sets it). At 10, CFS gives it
+ * about a tenth of what a thread at 0 gets when they compete for a core, and all of an idle one.
  */
 export const WRITER_NICE = 10;
 
@@ -54,7 +52,7 @@ export class SearchWriterThread {
 
   /** Starts the thread on the search index file at `path`. */
   constructor(path: string) {
-    const data: WriterWorkerData = { module: new URL('./index-writer-worker.ts', import.meta.url).href, path, nice: WRITER_NICE };
+    const data: WriterWorkerData = { module: new URL('./index-writer-worker.ts', import.meta.url).href, path };
     this.worker = new Worker(fileURLToPath(new URL('../../bin/ts-worker.js', import.meta.url)), { workerData: data });
     // The thread never keeps the process alive on its own.
     this.worker.unref();
